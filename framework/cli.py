@@ -1,0 +1,83 @@
+"""Glue for the thin recipes: plain configs, run dirs, and one-line errors instead of tracebacks."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from framework.errors import UserError
+from framework.io import atomic_write_json
+
+log = logging.getLogger(__name__)
+
+
+def quiet_tensorflow() -> None:
+    """Hide TensorFlow's C++ start-up chatter (set before TensorFlow is imported)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # e.g. retracing notes for new batch shapes
+
+
+def plain_config(cfg: DictConfig) -> DictConfig:
+    """The resolved config with enum choices as plain strings, so code compares ``== "lstm"``."""
+    return OmegaConf.create(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
+
+
+def hydra_run_dir() -> Path:
+    """The output dir Hydra made for this job (hydra.run.dir, or the sweep's subdir)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return Path(HydraConfig.get().runtime.output_dir)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Print a UserError as one ``error: ...`` line and exit with status 2 (no traceback)."""
+    try:
+        yield
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def record_failure(run_dir: Path, err: BaseException) -> None:
+    """Write ``metrics.json`` with status failed and the error, so sweeps and users see why."""
+    metrics_path = run_dir / "metrics.json"
+    atomic_write_json(
+        metrics_path,
+        {
+            "status": "failed",
+            "error": f"{type(err).__name__}: {err}",
+            "traceback": traceback.format_exc(limit=20),
+        },
+    )
+
+
+def run_training(cfg: DictConfig) -> Any:
+    """Resolve the config, save it, and train the task it names into Hydra's run dir."""
+    run_dir = hydra_run_dir()
+    with user_errors():
+        settings = plain_config(cfg)
+        from framework.training.tagger_run import save_config, train_tagger
+
+        save_config(settings, run_dir)
+        try:
+            if settings.task != "tagging":
+                raise UserError(f"task: unknown task {settings.task!r}")
+            metrics = train_tagger(settings, run_dir)
+        except UserError:
+            raise
+        except Exception as err:
+            record_failure(run_dir, err)
+            raise
+    headline = "dev/accuracy" if settings.data.task == "pos" else "dev/f1"
+    log.info("run dir: %s", run_dir)
+    log.info("%s", ", ".join(f"{k}={v:.4f}" for k, v in metrics.items() if k.startswith("test/") and isinstance(v, float) and "/" not in k[5:]))
+    return metrics.get(headline)

@@ -1,0 +1,218 @@
+"""Typed schemas for every Hydra config group, so a wrong key or type fails at start-up.
+
+Each YAML file in ``conf/<group>/`` starts with ``defaults: [<schema name>]`` and so is
+validated against one of the dataclasses below, which are registered in Hydra's ConfigStore
+by :func:`register_configs`. The root schema types the shared groups (trainer, optimizer,
+callbacks, paths); ``data`` and ``model`` are typed by their own group schema, because a
+tagger, a translator and a classifier need different keys there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+def _choices(name: str, values: str) -> type[Enum]:
+    """An Enum whose names are the allowed strings, so OmegaConf rejects any other value."""
+    return Enum(name, [(value, value) for value in values.split()])
+
+
+Task = _choices("Task", "pos ner chunk")
+Source = _choices("Source", "files tfds")
+Format = _choices("Format", "conllu columns")
+Scheme = _choices("Scheme", "none iob1 iob2 iobes auto")
+TrainScheme = _choices("TrainScheme", "none iob2 iobes")
+TagField = _choices("TagField", "upos xpos")
+CharKind = _choices("CharKind", "none cnn bilstm")
+Cell = _choices("Cell", "lstm gru")
+UseCudnn = _choices("UseCudnn", "auto never")
+Head = _choices("Head", "softmax crf")
+Strategy = _choices("Strategy", "default mirrored multi_worker")
+OptimizerName = _choices("OptimizerName", "adam adamw sgd rmsprop")
+Schedule = _choices("Schedule", "constant inverse_time exponential cosine")
+Split = _choices("Split", "train dev test")
+
+
+@dataclass
+class PathsConfig:
+    """Where corpora live and where runs go (relative paths are relative to the launch dir)."""
+
+    root_dir: str = "."
+    data_dir: str = "../shared/data"
+    sample_dir: str = "${paths.root_dir}/samples"
+    output_dir: str = "runs"
+
+
+@dataclass
+class TaggingDataConfig:
+    """A tagging corpus: files (or a TFDS dataset) and how to read them.
+
+    ``scheme`` is the tag scheme of the files (iob1, iob2, iobes or none for POS tags);
+    ``train_scheme`` is what the model learns; predictions are written back in ``scheme``.
+    """
+
+    name: str = MISSING
+    task: Task = MISSING  # pos | ner | chunk: decides the dev metric (accuracy or span F1)
+    source: Source = Source.files  # files | tfds
+    format: Format = Format.columns  # conllu | columns
+    train: Optional[str] = None
+    dev: Optional[str] = None
+    test: Optional[str] = None
+    tag_field: TagField = TagField.upos  # conllu: upos | xpos
+    word_column: int = 0
+    tag_column: int = -1
+    separator: Optional[str] = None
+    scheme: Scheme = Scheme.none  # none | iob1 | iob2 | iobes | auto
+    train_scheme: TrainScheme = TrainScheme.none  # none | iob2 | iobes
+    dev_fraction: float = 0.0  # carve dev from train when the corpus has no dev split
+    split_seed: int = 13
+    max_train_sentences: Optional[int] = None  # a quick run on the first N sentences
+    lowercase: bool = False
+    min_freq: int = 1
+    max_word_length: int = 24
+    tfds_name: Optional[str] = None  # e.g. conll2003, universal_dependencies/en_ewt
+    tfds_splits: dict[str, str] = field(default_factory=lambda: {"train": "train", "dev": "dev", "test": "test"})
+    tfds_tag_feature: Optional[str] = None  # e.g. ner, upos, chunks
+    tfds_download: bool = True
+
+
+@dataclass
+class EmbeddingConfig:
+    """Word embeddings; ``pretrained`` is a word2vec/GloVe text file (optional)."""
+
+    dim: int = 100
+    pretrained: Optional[str] = None
+    trainable: bool = True
+    dropout: float = 0.5
+    word_dropout: float = 0.0  # probability of replacing a training word by <unk>
+
+
+@dataclass
+class CharConfig:
+    """Character features per word: none, a CNN with max pooling, or a BiLSTM's final states."""
+
+    kind: CharKind = CharKind.cnn  # none | cnn | bilstm
+    dim: int = 30
+    units: int = 50  # CNN filters or LSTM units per direction
+    kernel_size: int = 3
+
+
+@dataclass
+class RNNConfig:
+    """The recurrent stack. Keep cuDNN-eligible values unless ``allow_non_cudnn`` is set."""
+
+    cell: Cell = Cell.lstm  # lstm | gru
+    units: int = 128
+    layers: int = 2
+    bidirectional: bool = True
+    dropout: float = 0.5  # between layers (and on the RNN input), never inside the recurrence
+    recurrent_dropout: float = 0.0
+    activation: str = "tanh"
+    recurrent_activation: str = "sigmoid"
+    unroll: bool = False
+    use_bias: bool = True
+    reset_after: bool = True  # GRU: cuDNN needs True
+    use_cudnn: UseCudnn = UseCudnn.auto  # auto: cuDNN on a GPU, and fail loudly if it cannot be used | never
+    allow_non_cudnn: bool = False  # explicit opt-out of the cuDNN guard
+
+
+@dataclass
+class TaggerModelConfig:
+    """A sequence tagger: embeddings (+ chars) -> stacked (Bi)RNN -> softmax or CRF head."""
+
+    name: str = MISSING
+    embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
+    chars: CharConfig = field(default_factory=CharConfig)
+    rnn: RNNConfig = field(default_factory=RNNConfig)
+    head: Head = Head.crf  # softmax | crf
+    constrain_transitions: bool = True  # CRF: forbid transitions the tag scheme does not allow
+
+
+@dataclass
+class TrainerConfig:
+    """How to fit: epochs, batches, seeds, selection and distribution."""
+
+    epochs: int = 30
+    batch_size: int = 32
+    eval_batch_size: int = 128
+    seed: int = 42
+    deterministic: bool = True  # tf op determinism + seeded shuffles: reproducible CPU runs
+    early_stopping_patience: int = 5  # epochs without dev improvement; 0 disables
+    strategy: Strategy = Strategy.default  # default | mirrored | multi_worker
+    jit_compile: bool = False
+    steps_per_execution: int = 1
+    bucket_width: int = 1  # sentence lengths grouped per bucket (1 = exact length buckets)
+    shuffle_buffer: int = 100000
+    max_steps_per_epoch: Optional[int] = None  # debug: cap an epoch
+    verbose: str = "auto"  # auto | 0 | 1 | 2 (Keras fit verbosity; 1 = progress bar)
+
+
+@dataclass
+class OptimizerConfig:
+    """Optimizer, learning-rate schedule and gradient clipping."""
+
+    name: OptimizerName = OptimizerName.adam  # adam | adamw | sgd | rmsprop
+    learning_rate: float = 0.001
+    momentum: float = 0.9  # sgd only
+    weight_decay: float = 0.0  # adamw only
+    schedule: Schedule = Schedule.constant  # constant | inverse_time | exponential | cosine
+    decay_rate: float = 0.05  # per epoch, for inverse_time / exponential
+    warmup_epochs: float = 0.0  # cosine only
+    clipnorm: Optional[float] = 5.0  # global gradient norm clip; null disables
+
+
+@dataclass
+class CallbacksConfig:
+    """Optional Keras callbacks beyond checkpointing/early stopping (always on)."""
+
+    tensorboard: bool = True
+    backup_every_epoch: bool = True  # resume after an interruption by re-running into the run dir
+
+
+@dataclass
+class TrainConfig:
+    """The root config of ``recipes/train.py``."""
+
+    experiment_name: str = "default"
+    task: str = "tagging"
+    data: Any = MISSING
+    model: Any = MISSING
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    callbacks: CallbacksConfig = field(default_factory=CallbacksConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+
+
+@dataclass
+class EvaluateConfig:
+    """The root config of ``recipes/evaluate.py``: score a trained run on a split."""
+
+    run_dir: str = MISSING
+    split: Split = Split.test  # train | dev | test
+    file: Optional[str] = None  # score another file in the run's data format instead
+    batch_size: int = 128
+
+
+@dataclass
+class PredictConfig:
+    """The root config of ``recipes/predict.py``: tag new text with a trained run."""
+
+    run_dir: str = MISSING
+    input: str = MISSING  # one sentence per line, tokens separated by spaces
+    output: str = MISSING
+    batch_size: int = 128
+
+
+def register_configs() -> None:
+    """Store every schema in Hydra's ConfigStore (idempotent)."""
+    store = ConfigStore.instance()
+    store.store(name="train_schema", node=TrainConfig)
+    store.store(name="evaluate_schema", node=EvaluateConfig)
+    store.store(name="predict_schema", node=PredictConfig)
+    store.store(group="data", name="tagging_schema", node=TaggingDataConfig)
+    store.store(group="model", name="tagger_schema", node=TaggerModelConfig)

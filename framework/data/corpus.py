@@ -1,0 +1,100 @@
+"""A tagging corpus from config: read the splits, resolve the tag scheme, convert for training."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from framework.data import tagschemes
+from framework.data.readers import Sentence, read_columns, read_conllu
+from framework.errors import ConfigError, DataError
+
+
+@dataclass(frozen=True)
+class TaggingCorpus:
+    """Train/dev/test sentences with tags in the *training* scheme.
+
+    ``scheme`` is the scheme of the input files, so predictions can be written back in it.
+    """
+
+    train: list[Sentence]
+    dev: list[Sentence]
+    test: list[Sentence]
+    scheme: str
+    train_scheme: str
+
+
+def read_tagging_file(path: str, data: Any, scheme: str | None = None) -> list[Sentence]:
+    """Read one file of the corpus described by ``data`` (a TaggingDataConfig), checking tags."""
+    scheme = scheme or data.scheme
+    check = "none" if scheme == "auto" else scheme
+    if data.format == "conllu":
+        return read_conllu(path, tag_field=data.tag_field)
+    return read_columns(
+        path, word_column=data.word_column, tag_column=data.tag_column, scheme=check, separator=data.separator
+    )
+
+
+def resolve_scheme(data: Any, train: list[Sentence]) -> str:
+    """The input scheme: as configured, or detected from the training tags for ``auto``."""
+    if data.scheme != "auto":
+        return data.scheme
+    return tagschemes.detect_scheme([s.tags for s in train])
+
+
+def convert_sentences(sentences: list[Sentence], source: str, target: str) -> list[Sentence]:
+    """The same sentences with tags converted between schemes (no-op when they match)."""
+    if source == target or "none" in (source, target):
+        return sentences
+    return [replace(s, tags=tuple(tagschemes.convert(s.tags, source, target))) for s in sentences]
+
+
+def split_off_dev(train: list[Sentence], fraction: float, seed: int) -> tuple[list[Sentence], list[Sentence]]:
+    """Carve a seeded random ``fraction`` of train off as dev (for corpora with no dev split)."""
+    order = list(range(len(train)))
+    random.Random(seed).shuffle(order)
+    cut = max(1, int(round(len(train) * fraction)))
+    dev_ids = set(order[:cut])
+    return [s for i, s in enumerate(train) if i not in dev_ids], [train[i] for i in sorted(dev_ids)]
+
+
+def _check_paths(data: Any) -> None:
+    if not data.train:
+        raise ConfigError(f"data.train is not set for corpus '{data.name}': point it at the training file")
+    if not data.dev and data.dev_fraction <= 0:
+        raise ConfigError(f"data.dev is not set for corpus '{data.name}' and data.dev_fraction is 0")
+    for key in ("train", "dev", "test"):
+        path = getattr(data, key)
+        if path and not Path(path).is_file():
+            raise DataError(path, None, f"file not found (data.{key}; set paths.data_dir or data.{key})")
+
+
+def load_tagging_corpus(data: Any) -> TaggingCorpus:
+    """Read the splits named by ``data`` (files or TFDS) and convert tags to ``data.train_scheme``."""
+    if data.source == "tfds":
+        from framework.data.tfds_source import load_tfds_splits
+
+        splits = load_tfds_splits(data)
+        train, dev, test = splits["train"], splits.get("dev", []), splits.get("test", [])
+    else:
+        _check_paths(data)
+        train = read_tagging_file(data.train, data)
+        dev = read_tagging_file(data.dev, data) if data.dev else []
+        test = read_tagging_file(data.test, data) if data.test else []
+    if not dev:
+        train, dev = split_off_dev(train, data.dev_fraction or 0.1, data.split_seed)
+    if data.max_train_sentences:
+        train = train[: data.max_train_sentences]
+    scheme = resolve_scheme(data, train)
+    target = data.train_scheme if scheme != "none" else "none"
+    if scheme != "none" and target == "none":
+        target = scheme if scheme != "iob1" else "iob2"
+    return TaggingCorpus(
+        train=convert_sentences(train, scheme, target),
+        dev=convert_sentences(dev, scheme, target),
+        test=convert_sentences(test, scheme, target),
+        scheme=scheme,
+        train_scheme=target,
+    )

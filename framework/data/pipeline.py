@@ -1,0 +1,68 @@
+"""tf.data training pipeline: cache, shuffle, bucket by length, pad on the right, prefetch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from framework.data.batching import EncodedSentence
+
+_SPEC = (
+    {"words": tf.TensorSpec([None], tf.int32), "chars": tf.TensorSpec([None, None], tf.int32)},
+    tf.TensorSpec([None], tf.int32),
+)
+
+
+def bucket_boundaries(lengths: Sequence[int], width: int) -> list[int]:
+    """Bucket upper bounds every ``width`` tokens up to the longest sentence."""
+    longest = int(max(lengths))
+    return list(range(width + 1, longest + 1, width)) or [longest + 1]
+
+
+def training_dataset(
+    items: Sequence[EncodedSentence],
+    batch_size: int,
+    *,
+    seed: int,
+    bucket_width: int = 1,
+    shuffle_buffer: int = 100_000,
+    shuffle: bool = True,
+) -> tf.data.Dataset:
+    """Batches of ``({"words": [B,T], "chars": [B,T,C]}, tags [B,T])`` with sentences of similar length.
+
+    Empty sentences are dropped first: an all-padding row breaks cuDNN's right-padding check.
+    Shuffling is seeded and reshuffles every epoch; the batch order is shuffled too, so buckets
+    of long and short sentences alternate.
+    """
+    items = [item for item in items if len(item.words) > 0]
+
+    def generate():
+        for item in items:
+            yield {"words": item.words, "chars": item.chars}, item.tags
+
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=_SPEC).cache()
+    if shuffle:
+        dataset = dataset.shuffle(min(shuffle_buffer, len(items)), seed=seed, reshuffle_each_iteration=True)
+    boundaries = bucket_boundaries([len(item.words) for item in items], bucket_width)
+    dataset = dataset.bucket_by_sequence_length(
+        lambda inputs, tags: tf.shape(inputs["words"])[0],
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        padded_shapes=({"words": [None], "chars": [None, None]}, [None]),
+    )
+    if shuffle:
+        dataset = dataset.shuffle(256, seed=seed + 1, reshuffle_each_iteration=True)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def measure_padding(dataset: tf.data.Dataset) -> dict[str, float]:
+    """One pass over ``dataset``: batches, real words and the share of padded word positions."""
+    real = total = batches = 0
+    for inputs, _ in dataset:
+        words = inputs["words"].numpy()
+        real += int(np.count_nonzero(words))
+        total += words.size
+        batches += 1
+    return {"batches": batches, "words": real, "padding_fraction": 0.0 if total == 0 else 1 - real / total}

@@ -1,0 +1,129 @@
+"""Vocabularies built from the training split only, saved beside the model."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from framework.io import atomic_write_json
+
+PAD = "<pad>"
+UNK = "<unk>"
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """A token <-> id map. With ``specials`` id 0 is padding and id 1 the unknown token."""
+
+    tokens: tuple[str, ...]
+    specials: bool = True
+
+    def __post_init__(self):
+        object.__setattr__(self, "_index", {token: i for i, token in enumerate(self.tokens)})
+
+    @classmethod
+    def build(
+        cls, items: Iterable[str], min_freq: int = 1, specials: bool = True, max_size: int | None = None
+    ) -> "Vocabulary":
+        """Count ``items`` and keep those seen ``min_freq`` times, most frequent first (ties by text)."""
+        counts = Counter(items)
+        kept = sorted((t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t))
+        if max_size is not None:
+            kept = kept[:max_size]
+        return cls(((PAD, UNK) if specials else ()) + tuple(kept), specials)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __contains__(self, token: str) -> bool:
+        return token in self._index
+
+    @property
+    def unk_id(self) -> int:
+        return 1 if self.specials else -1
+
+    def id(self, token: str) -> int:
+        """The id of ``token``; the unknown id for a token not in the vocabulary."""
+        index = self._index.get(token)
+        if index is None:
+            if not self.specials:
+                raise KeyError(token)
+            return 1
+        return index
+
+    def encode(self, tokens: Sequence[str]) -> list[int]:
+        return [self.id(token) for token in tokens]
+
+    def decode(self, ids: Iterable[int]) -> list[str]:
+        return [self.tokens[i] for i in ids]
+
+    def to_dict(self) -> dict:
+        return {"tokens": list(self.tokens), "specials": self.specials}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Vocabulary":
+        return cls(tuple(data["tokens"]), bool(data["specials"]))
+
+
+@dataclass(frozen=True)
+class TaggerVocabs:
+    """Words, characters and tags of one tagger, plus how words were normalised."""
+
+    words: Vocabulary
+    chars: Vocabulary
+    tags: Vocabulary
+    lowercase: bool = False
+    max_word_length: int = 24
+    scheme: str = "none"  # tag scheme of the corpus files (predictions are written in it)
+    train_scheme: str = "none"  # tag scheme of ``tags``
+
+    def normalise(self, word: str) -> str:
+        return word.lower() if self.lowercase else word
+
+    def save(self, path: str | Path) -> None:
+        atomic_write_json(
+            path,
+            {
+                "words": self.words.to_dict(),
+                "chars": self.chars.to_dict(),
+                "tags": self.tags.to_dict(),
+                "lowercase": self.lowercase,
+                "max_word_length": self.max_word_length,
+                "scheme": self.scheme,
+                "train_scheme": self.train_scheme,
+            },
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TaggerVocabs":
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls(
+            Vocabulary.from_dict(data["words"]),
+            Vocabulary.from_dict(data["chars"]),
+            Vocabulary.from_dict(data["tags"]),
+            bool(data["lowercase"]),
+            int(data["max_word_length"]),
+            data.get("scheme", "none"),
+            data.get("train_scheme", "none"),
+        )
+
+
+def build_tagger_vocabs(
+    sentences_words: Sequence[Sequence[str]],
+    sentences_tags: Sequence[Sequence[str]],
+    *,
+    lowercase: bool,
+    min_freq: int,
+    max_word_length: int,
+    scheme: str = "none",
+    train_scheme: str = "none",
+) -> TaggerVocabs:
+    """Vocabularies from the training sentences; tags have no specials (every id is a real tag)."""
+    norm = (lambda w: w.lower()) if lowercase else (lambda w: w)
+    words = Vocabulary.build((norm(w) for s in sentences_words for w in s), min_freq=min_freq)
+    chars = Vocabulary.build(c for s in sentences_words for w in s for c in w)
+    tags = Vocabulary.build((t for s in sentences_tags for t in s), specials=False)
+    return TaggerVocabs(words, chars, tags, lowercase, max_word_length, scheme, train_scheme)

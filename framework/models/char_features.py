@@ -1,0 +1,92 @@
+"""Character-level word features: a CNN with max pooling, or a BiLSTM's final states.
+
+Both read ``chars`` [batch, time, chars] (0 = padding) and return [batch, time, features].
+The first character position of every word (also padded words) counts as real, so no row
+is all padding: cuDNN's LSTM rejects empty sequences.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+def _char_mask(chars):
+    """[B, T, C] bool: real characters, plus position 0 so every row has at least one step."""
+    first = ops.arange(ops.shape(chars)[-1]) == 0
+    return ops.logical_or(ops.not_equal(chars, 0), first)
+
+
+@keras.saving.register_keras_serializable(package="rnnseq")
+class CharCNN(keras.layers.Layer):
+    """Embed characters, convolve along each word, max-pool over its real characters (Ma & Hovy 2016).
+
+    Args:
+        num_chars: character vocabulary size (id 0 is padding).
+        dim: character embedding size.
+        filters: convolution filters = output features per word.
+        kernel_size: characters per window.
+    """
+
+    def __init__(self, num_chars: int, dim: int = 30, filters: int = 50, kernel_size: int = 3, **kwargs):
+        super().__init__(**kwargs)
+        self.num_chars, self.dim, self.filters, self.kernel_size = num_chars, dim, filters, kernel_size
+        self.embedding = keras.layers.Embedding(num_chars, dim, name="char_embedding")
+        # A (1, k) Conv2D over [B, T, C, dim] convolves each word without reshaping to [B*T, C].
+        self.conv = keras.layers.Conv2D(filters, (1, kernel_size), padding="same", activation="tanh", name="char_conv")
+
+    def call(self, chars):
+        x = self.conv(self.embedding(chars))  # [B, T, C, F]
+        mask = ops.expand_dims(_char_mask(chars), -1)
+        x = ops.where(mask, x, ops.full_like(x, -1e4))
+        return ops.max(x, axis=2)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:2], self.filters)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_chars": self.num_chars,
+            "dim": self.dim,
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+        }
+
+
+@keras.saving.register_keras_serializable(package="rnnseq")
+class CharBiLSTM(keras.layers.Layer):
+    """Embed characters and run a bidirectional LSTM over each word; concat both final states (Lample et al. 2016).
+
+    Args:
+        num_chars: character vocabulary size (id 0 is padding).
+        dim: character embedding size.
+        units: LSTM units per direction (output features = 2 * units).
+        use_cudnn: passed to the LSTM (see framework.models.cudnn).
+    """
+
+    def __init__(self, num_chars: int, dim: int = 30, units: int = 25, use_cudnn="auto", **kwargs):
+        super().__init__(**kwargs)
+        self.num_chars, self.dim, self.units, self.use_cudnn = num_chars, dim, units, use_cudnn
+        self.embedding = keras.layers.Embedding(num_chars, dim, name="char_embedding")
+        self.rnn = keras.layers.Bidirectional(
+            keras.layers.LSTM(units, use_cudnn=use_cudnn), merge_mode="concat", name="char_bilstm"
+        )
+
+    def call(self, chars):
+        shape = ops.shape(chars)
+        flat = ops.reshape(chars, (-1, shape[2]))  # [B*T, C]
+        states = self.rnn(self.embedding(flat), mask=_char_mask(flat))  # [B*T, 2u]
+        return ops.reshape(states, (shape[0], shape[1], 2 * self.units))
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:2], 2 * self.units)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_chars": self.num_chars,
+            "dim": self.dim,
+            "units": self.units,
+            "use_cudnn": self.use_cudnn,
+        }

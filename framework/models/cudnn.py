@@ -1,0 +1,142 @@
+"""The cuDNN guard: refuse RNN settings that take a layer off cuDNN, and say which kernel runs.
+
+Keras runs LSTM/GRU on cuDNN only with tanh/sigmoid, no recurrent dropout, no unroll, a bias,
+right-padded masks and (GRU) ``reset_after=True``; otherwise it silently falls back to a much
+slower generic loop (``use_cudnn="auto"``). We check those arguments at start-up, and on a GPU
+build the layers with ``use_cudnn=True`` so that any remaining fallback fails loudly.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+import keras
+
+from framework.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def cudnn_violations(rnn: Any) -> list[str]:
+    """Reasons why layers built from ``rnn`` (an RNNConfig) could not run on cuDNN."""
+    reasons = []
+    if rnn.recurrent_dropout > 0:
+        reasons.append(f"recurrent_dropout={rnn.recurrent_dropout} (cuDNN has no recurrent dropout; use dropout)")
+    if rnn.activation != "tanh":
+        reasons.append(f"activation='{rnn.activation}' (cuDNN needs tanh)")
+    if rnn.recurrent_activation != "sigmoid":
+        reasons.append(f"recurrent_activation='{rnn.recurrent_activation}' (cuDNN needs sigmoid)")
+    if rnn.unroll:
+        reasons.append("unroll=true (cuDNN runs the whole sequence in one kernel)")
+    if not rnn.use_bias:
+        reasons.append("use_bias=false (cuDNN needs a bias)")
+    if rnn.cell == "gru" and not rnn.reset_after:
+        reasons.append("reset_after=false (cuDNN's GRU applies the reset gate after the matmul)")
+    return reasons
+
+
+def check_cudnn(rnn: Any, where: str = "model.rnn") -> None:
+    """Raise a ConfigError naming cuDNN unless every setting is eligible or the user opted out."""
+    reasons = cudnn_violations(rnn)
+    if reasons and not rnn.allow_non_cudnn:
+        raise ConfigError(
+            f"{where}: these settings take the RNN off the cuDNN kernel: {'; '.join(reasons)}. "
+            f"Fix them, or set {where}.allow_non_cudnn=true to accept the slower generic kernel."
+        )
+
+
+@functools.lru_cache(maxsize=1)
+def gpu_available() -> bool:
+    """Whether the active Keras backend sees a CUDA GPU (where cuDNN lives)."""
+    backend = keras.backend.backend()
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            return bool(tf.config.list_logical_devices("GPU"))
+        if backend == "torch":
+            import torch
+
+            return bool(torch.cuda.is_available() and torch.backends.cudnn.is_available())
+        if backend == "jax":
+            import jax
+
+            return any(device.platform == "gpu" for device in jax.devices())
+    except Exception:  # noqa: BLE001 - no GPU runtime at all means no cuDNN
+        return False
+    return False
+
+
+def use_cudnn_argument(rnn: Any) -> bool | str:
+    """The ``use_cudnn`` value for Keras layers: True on a GPU (fallback fails loudly), else auto."""
+    if rnn.use_cudnn == "never":
+        return False
+    if gpu_available() and not cudnn_violations(rnn):
+        return True
+    return "auto"
+
+
+def planned_kernel(rnn: Any) -> str:
+    """'cuDNN' or 'generic (<why>)' for RNN layers built from ``rnn`` on this machine."""
+    if rnn.use_cudnn == "never":
+        return "generic (model.rnn.use_cudnn=never)"
+    reasons = cudnn_violations(rnn)
+    if reasons:
+        return f"generic ({'; '.join(reasons)})"
+    if not gpu_available():
+        return f"generic (no GPU visible to the {keras.backend.backend()} backend)"
+    return "cuDNN"
+
+
+def layer_kernel(layer: keras.layers.Layer) -> str:
+    """'cuDNN' or 'generic (<why>)' for one built LSTM/GRU layer, read off its own arguments."""
+    settings = _LayerSettings(layer)
+    if layer.use_cudnn is False:
+        return "generic (use_cudnn=False)"
+    reasons = cudnn_violations(settings)
+    if reasons:
+        return f"generic ({'; '.join(reasons)})"
+    if not gpu_available():
+        return f"generic (no GPU visible to the {keras.backend.backend()} backend)"
+    return "cuDNN"
+
+
+class _LayerSettings:
+    """An RNNConfig-shaped view of a Keras LSTM/GRU layer, for ``cudnn_violations``."""
+
+    def __init__(self, layer):
+        self.cell = "gru" if isinstance(layer, keras.layers.GRU) else "lstm"
+        self.recurrent_dropout = layer.recurrent_dropout
+        self.activation = keras.activations.serialize(layer.activation)
+        self.recurrent_activation = keras.activations.serialize(layer.recurrent_activation)
+        self.unroll = layer.unroll
+        self.use_bias = layer.use_bias
+        self.reset_after = getattr(layer, "reset_after", True)
+
+
+def kernel_report(model: keras.Model) -> dict[str, str]:
+    """For each recurrent layer in ``model`` (inside Bidirectional too), the kernel it will use."""
+    report = {}
+    for layer in _walk(model):
+        if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU)):
+            report[layer.path] = layer_kernel(layer)
+    return report
+
+
+def _walk(layer: keras.layers.Layer):
+    for sub in getattr(layer, "_layers", []) or []:
+        yield sub
+        yield from _walk(sub)
+    if isinstance(layer, keras.layers.Bidirectional):
+        yield layer.forward_layer
+        yield layer.backward_layer
+
+
+def log_kernels(model: keras.Model) -> dict[str, str]:
+    """Log the kernel of every RNN layer at start-up and return the report."""
+    report = kernel_report(model)
+    for name, kernel in report.items():
+        log.info("RNN layer %s runs on: %s", name, kernel)
+    return report

@@ -1,0 +1,62 @@
+"""Evaluate and predict with a trained tagger run (what recipes/evaluate.py and predict.py call)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from framework.data.corpus import load_tagging_corpus, read_tagging_file, resolve_scheme, convert_sentences
+from framework.data.readers import read_tokens, write_columns
+from framework.evaluation.tagger_eval import predict_tags, to_input_scheme
+from framework.io import atomic_write_json
+from framework.run_loading import load_run
+from framework.training.tagger_outputs import score_sentences
+
+log = logging.getLogger(__name__)
+
+
+def evaluate_run(run_dir: str, split: str, file: str | None = None, batch_size: int = 128) -> dict[str, Any]:
+    """Score a run's best model on a split (or another file in the corpus format).
+
+    Writes ``<split>.predictions.conll`` and merges ``<split>/...`` keys into metrics.json.
+    """
+    run = load_run(run_dir)
+    data = run.cfg.data
+    if file:
+        sentences = read_tagging_file(file, data)
+        scheme = resolve_scheme(data, sentences)
+        name = Path(file).stem
+    else:
+        corpus = load_tagging_corpus(data)
+        sentences, scheme = getattr(corpus, split), corpus.scheme
+        if not sentences:
+            from framework.errors import ConfigError
+
+            raise ConfigError(f"split={split}: the run's corpus has no {split} split (set file=<path>)")
+        name = split
+    train_scheme = run.vocabs.train_scheme
+    if file:
+        sentences = convert_sentences(sentences, scheme, train_scheme)
+    scores, seconds, _ = score_sentences(
+        run.model, run.vocabs, sentences, train_scheme, scheme, data.task, name, batch_size,
+        run.run_dir / f"{name}.predictions.conll",
+    )  # fmt: skip
+    metrics_path = run.run_dir / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    metrics.update(scores.metrics)
+    metrics[f"{name}/words_per_second"] = scores.metrics[f"{name}/tokens"] / seconds
+    atomic_write_json(metrics_path, metrics)
+    return scores.metrics
+
+
+def predict_file(run_dir: str, input_path: str, output_path: str, batch_size: int = 128) -> int:
+    """Tag one sentence per line of ``input_path``; write ``word TAG`` lines in the corpus's scheme."""
+    run = load_run(run_dir)
+    sentences = read_tokens(input_path)
+    predicted = predict_tags(run.model, run.vocabs, sentences, batch_size)
+    predicted = to_input_scheme(predicted, run.vocabs.train_scheme, run.vocabs.scheme)
+    write_columns(output_path, sentences, predicted)
+    log.info("tagged %d sentences into %s", len(sentences), output_path)
+    return len(sentences)

@@ -1,0 +1,125 @@
+"""Model selection on the dev metric, early stopping, and resumable per-epoch backups.
+
+Everything is written atomically: a backup is ``backup/epoch-N.weights.h5`` plus
+``train_state.json`` naming it, and the state file is written last, so an interruption at any
+moment leaves the previous complete backup in force. Re-running into the same run dir reads the
+state, restores weights and optimizer, and continues with the next epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+
+from framework.io import atomic_write_json
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "train_state.json"
+BEST_MODEL = "model.keras"
+BACKUP_DIR = "backup"
+
+
+def read_state(run_dir: Path) -> dict | None:
+    """The saved training state of an interrupted run, or None for a fresh run dir."""
+    path = Path(run_dir) / STATE_FILE
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def restore_backup(model: keras.Model, run_dir: Path, state: dict) -> int:
+    """Load the backed-up weights and optimizer state; returns the epoch to continue from."""
+    if model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    model.load_weights(Path(run_dir) / BACKUP_DIR / state["backup"])
+    log.info("Resuming after epoch %d (best %s = %s at epoch %s)", state["epoch"], state["monitor"],
+             state["best"], state["best_epoch"])  # fmt: skip
+    return int(state["epoch"])
+
+
+def save_model_atomically(model: keras.Model, path: Path) -> None:
+    """``model.save`` to a temp ``.keras`` file beside ``path``, then rename over it."""
+    tmp = path.with_name(f".{path.stem}.tmp.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+class DevSelection(keras.callbacks.Callback):
+    """After each epoch: score dev, save the best model, stop early, back up for resume.
+
+    Args:
+        run_dir: the run directory.
+        evaluate_dev: returns flat dev metrics (e.g. ``{"dev/f1": 0.9}``) for the current weights.
+        monitor: the metric to maximise, e.g. "dev/f1".
+        patience: epochs without improvement before stopping; 0 disables early stopping.
+        state: the state read from an interrupted run, or None.
+        backup: whether to back up every epoch (needed for resume).
+    """
+
+    def __init__(
+        self,
+        run_dir: Path,
+        evaluate_dev: Callable[[keras.Model], dict[str, float]],
+        monitor: str,
+        patience: int = 0,
+        state: dict | None = None,
+        backup: bool = True,
+    ):
+        super().__init__()
+        self.run_dir, self.evaluate_dev, self.monitor = Path(run_dir), evaluate_dev, monitor
+        self.patience, self.backup = patience, backup
+        self.state = state or {"epoch": 0, "monitor": monitor, "best": None, "best_epoch": None,
+                               "wait": 0, "history": [], "backup": None}  # fmt: skip
+        self._epoch_start = 0.0
+
+    @property
+    def history(self) -> list[dict]:
+        return self.state["history"]
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        train_seconds = time.perf_counter() - self._epoch_start
+        start = time.perf_counter()
+        dev = self.evaluate_dev(self.model)
+        record = {"epoch": epoch + 1, "train_seconds": train_seconds, "dev_seconds": time.perf_counter() - start}
+        record.update({key: float(value) for key, value in (logs or {}).items()})
+        record.update(dev)
+        value = dev[self.monitor]
+        improved = self.state["best"] is None or value > self.state["best"]
+        if improved and math.isfinite(value):
+            self.state.update(best=value, best_epoch=epoch + 1, wait=0)
+            save_model_atomically(self.model, self.run_dir / BEST_MODEL)
+        else:
+            self.state["wait"] += 1
+        self.history.append(record)
+        self.state["epoch"] = epoch + 1
+        log.info("epoch %d: %s=%.4f (best %.4f at epoch %d)", epoch + 1, self.monitor, value,
+                 self.state["best"], self.state["best_epoch"])  # fmt: skip
+        if self.backup:
+            self._save_backup(epoch + 1)
+        if self.patience and self.state["wait"] >= self.patience:
+            log.info("early stopping: no %s improvement for %d epochs", self.monitor, self.patience)
+            self.model.stop_training = True
+
+    def _save_backup(self, epoch: int) -> None:
+        backup_dir = self.run_dir / BACKUP_DIR
+        backup_dir.mkdir(parents=True, exist_ok=True)
+        name = f"epoch-{epoch}.weights.h5"
+        tmp = backup_dir / f".{name}.tmp.weights.h5"
+        self.model.save_weights(tmp)
+        os.replace(tmp, backup_dir / name)
+        previous = self.state.get("backup")
+        self.state["backup"] = name
+        atomic_write_json(self.run_dir / STATE_FILE, self.state)
+        if previous and previous != name and (backup_dir / previous).exists():
+            (backup_dir / previous).unlink()

@@ -1,0 +1,176 @@
+"""Train a tagger into a run dir: data, vocab, model, fit with selection/resume, test, report."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import tensorflow as tf
+from omegaconf import OmegaConf
+
+from framework.data.batching import encode
+from framework.data.corpus import TaggingCorpus, load_tagging_corpus
+from framework.data.pipeline import measure_padding, training_dataset
+from framework.data.pretrained import load_vectors
+from framework.data.vocab import TaggerVocabs, build_tagger_vocabs
+from framework.environment import describe_environment
+from framework.evaluation.tagger_eval import headline_metric, predict_tags, score_tagging, to_input_scheme
+from framework.io import atomic_write_json, atomic_write_text
+from framework.models.build import build_tagger
+from framework.models.cudnn import log_kernels
+from framework.training import checkpointing
+from framework.training.distribution import make_strategy
+from framework.training.optimizers import build_optimizer
+from framework.training.seeding import set_seeds
+from framework.training.tagger_outputs import write_split_outputs
+
+log = logging.getLogger(__name__)
+
+VOCAB_FILE = "vocab.json"
+
+
+def prepare_vocabs(cfg: Any, corpus: TaggingCorpus, run_dir: Path) -> TaggerVocabs:
+    """Vocabularies from train (or, when resuming, the ones saved in the run dir)."""
+    path = run_dir / VOCAB_FILE
+    if path.is_file():
+        return TaggerVocabs.load(path)
+    vocabs = build_tagger_vocabs(
+        [s.words for s in corpus.train],
+        [s.tags for s in corpus.train],
+        lowercase=cfg.data.lowercase,
+        min_freq=cfg.data.min_freq,
+        max_word_length=cfg.data.max_word_length,
+        scheme=corpus.scheme,
+        train_scheme=corpus.train_scheme,
+    )
+    vocabs.save(path)
+    return vocabs
+
+
+def _build_model(cfg: Any, vocabs: TaggerVocabs, corpus: TaggingCorpus, steps: int) -> keras.Model:
+    pretrained = None
+    if cfg.model.embedding.pretrained:
+        pretrained, found = load_vectors(cfg.model.embedding.pretrained, vocabs.words, cfg.model.embedding.dim)
+        log.info("pretrained vectors for %d of %d words", found, len(vocabs.words))
+    model = build_tagger(cfg.model, vocabs, corpus.train_scheme, pretrained, seed=cfg.trainer.seed)
+    model.compile(
+        optimizer=build_optimizer(cfg.optimizer, steps, cfg.trainer.epochs),
+        jit_compile=cfg.trainer.jit_compile,
+        steps_per_execution=cfg.trainer.steps_per_execution,
+    )
+    return model
+
+
+def train_tagger(cfg: Any, run_dir: Path) -> dict[str, Any]:
+    """Run one tagging experiment described by ``cfg`` (plain, resolved) into ``run_dir``."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    set_seeds(cfg.trainer.seed, cfg.trainer.deterministic)
+    corpus = load_tagging_corpus(cfg.data)
+    log.info("%s: %d train / %d dev / %d test sentences, scheme %s (trained as %s)", cfg.data.name,
+             len(corpus.train), len(corpus.dev), len(corpus.test), corpus.scheme, corpus.train_scheme)  # fmt: skip
+    vocabs = prepare_vocabs(cfg, corpus, run_dir)
+    train_items = [encode(s.words, vocabs, s.tags) for s in corpus.train]
+    dataset = training_dataset(train_items, cfg.trainer.batch_size, seed=cfg.trainer.seed,
+                               bucket_width=cfg.trainer.bucket_width, shuffle_buffer=cfg.trainer.shuffle_buffer)  # fmt: skip
+    padding = measure_padding(dataset)
+    padding["full_batches"] = padding["batches"]
+    if cfg.trainer.max_steps_per_epoch:
+        dataset = dataset.take(cfg.trainer.max_steps_per_epoch)
+        padding["batches"] = min(padding["batches"], cfg.trainer.max_steps_per_epoch)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(padding["batches"]))
+    log.info("training batches per epoch: %d, padded positions: %.1f%%", padding["batches"],
+             100 * padding["padding_fraction"])  # fmt: skip
+    with make_strategy(cfg.trainer.strategy).scope():
+        model = _build_model(cfg, vocabs, corpus, padding["batches"])
+    model.predict_on_batch(next(iter(dataset))[0])  # build all weights before any restore
+    kernels = log_kernels(model)
+    monitor = f"dev/{headline_metric(cfg.data.task)}"
+    state = checkpointing.read_state(run_dir)
+    initial_epoch = checkpointing.restore_backup(model, run_dir, state) if state else 0
+    selection = checkpointing.DevSelection(
+        run_dir,
+        lambda m: _dev_metrics(m, vocabs, corpus, cfg),
+        monitor,
+        patience=cfg.trainer.early_stopping_patience,
+        state=state,
+        backup=cfg.callbacks.backup_every_epoch,
+    )
+    callbacks = [selection, keras.callbacks.TerminateOnNaN()]
+    if cfg.callbacks.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
+    start = time.perf_counter()
+    if initial_epoch < cfg.trainer.epochs and not _stopped_early(state, cfg):
+        model.fit(dataset, epochs=cfg.trainer.epochs, initial_epoch=initial_epoch, callbacks=callbacks,
+                  verbose=_verbosity(cfg.trainer.verbose), shuffle=False)  # fmt: skip
+    wall = time.perf_counter() - start
+    if model.stop_training and selection.history and not _finite(selection.history[-1].get("loss", 0.0)):
+        raise FloatingPointError(f"training diverged: loss is {selection.history[-1].get('loss')}")
+    return _finish(cfg, run_dir, corpus, vocabs, selection, padding, kernels, wall)
+
+
+def _dev_metrics(model, vocabs: TaggerVocabs, corpus: TaggingCorpus, cfg: Any) -> dict[str, float]:
+    predicted = predict_tags(model, vocabs, [s.words for s in corpus.dev], cfg.trainer.eval_batch_size)
+    gold = [list(s.tags) for s in corpus.dev]
+    gold = to_input_scheme(gold, corpus.train_scheme, corpus.scheme)
+    predicted = to_input_scheme(predicted, corpus.train_scheme, corpus.scheme)
+    return score_tagging(gold, predicted, cfg.data.task, "dev", bootstrap=0).metrics
+
+
+def _finite(value: float) -> bool:
+    return value == value and abs(value) != float("inf")
+
+
+def _stopped_early(state: dict | None, cfg: Any) -> bool:
+    patience = cfg.trainer.early_stopping_patience
+    return bool(state and patience and state["wait"] >= patience)
+
+
+def _verbosity(value: str) -> int:
+    """Keras fit verbosity: a progress bar on a terminal, one line per epoch in a log file."""
+    if value == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    return int(value)
+
+
+def _finish(cfg, run_dir, corpus, vocabs, selection, padding, kernels, wall) -> dict[str, Any]:
+    """Reload the best model, score dev and test, write predictions, metrics and the report."""
+    model = keras.models.load_model(run_dir / checkpointing.BEST_MODEL)
+    history = selection.history
+    train_seconds = sum(h["train_seconds"] for h in history)
+    words = padding["words"] * padding["batches"] / padding["full_batches"]  # per (possibly capped) epoch
+    metrics: dict[str, Any] = {
+        "status": "ok",
+        "task": cfg.data.task,
+        "epochs": len(history),
+        "best_epoch": selection.state["best_epoch"],
+        "train/seconds": train_seconds,
+        "train/wall_seconds": wall,
+        "train/words_per_second": words * len(history) / train_seconds if train_seconds else 0.0,
+        "train/padding_fraction": padding["padding_fraction"],
+        "train/sentences": len(corpus.train),
+    }
+    details = {}
+    for split in ("dev", "test"):
+        sentences = getattr(corpus, split)
+        if sentences:
+            scores, seconds, examples = write_split_outputs(model, vocabs, corpus, split, run_dir, cfg)
+            metrics.update(scores.metrics)
+            metrics[f"{split}/words_per_second"] = scores.metrics[f"{split}/tokens"] / seconds
+            details[split] = (scores, examples)
+    atomic_write_json(run_dir / "history.json", history)
+    atomic_write_json(run_dir / "metrics.json", metrics)
+    from framework.reporting.tagger_report import write_tagger_report
+
+    environment = {**describe_environment(), **{f"rnn kernel: {k}": v for k, v in kernels.items()}}
+    write_tagger_report(run_dir, cfg, metrics, details, history, environment)
+    return metrics
+
+
+def save_config(cfg: Any, run_dir: Path) -> None:
+    """The resolved config, so evaluate/predict rebuild exactly this run."""
+    atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg))
+
