@@ -149,6 +149,7 @@ class TrainerConfig:
     bucket_width: int = 1  # sentence lengths grouped per bucket (1 = exact length buckets)
     shuffle_buffer: int = 100000
     max_steps_per_epoch: Optional[int] = None  # debug: cap an epoch
+    time_limit_minutes: Optional[float] = None  # stop after the epoch that crosses this training time
     verbose: str = "auto"  # auto | 0 | 1 | 2 (Keras fit verbosity; 1 = progress bar)
 
 

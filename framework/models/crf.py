@@ -121,7 +121,9 @@ class CRF(keras.layers.Layer):
         **kwargs: passed to ``keras.layers.Layer`` (``name``, ``dtype``, ...).
 
     Forbidden entries add a constant ``FORBIDDEN_PENALTY`` (not trainable) both in the
-    likelihood and in Viterbi, so decoded sequences are always well formed.
+    likelihood and in Viterbi, so decoded sequences are always well formed, provided the
+    constraints leave at least one allowed sequence of each sentence's length (for length 1:
+    a tag allowed both to start and to end).
     """
 
     def __init__(
@@ -145,10 +147,10 @@ class CRF(keras.layers.Layer):
         self._end_penalty = _penalty(allowed_end, (n,), "allowed_end")
         # autocast=False: under a mixed-precision policy Keras would otherwise hand these
         # float32 weights out as float16 inside any layer's call, and the CRF sums them.
-        weight_args = {"initializer": "zeros", "dtype": "float32", "autocast": False}
-        self.transitions = self.add_weight(shape=(n, n), name="transitions", **weight_args)
-        self.start_transitions = self.add_weight(shape=(n,), name="start_transitions", **weight_args)
-        self.end_transitions = self.add_weight(shape=(n,), name="end_transitions", **weight_args)
+        weight = {"initializer": "zeros", "dtype": "float32", "autocast": False}
+        self.transitions = self.add_weight(shape=(n, n), name="transitions", **weight)
+        self.start_transitions = self.add_weight(shape=(n,), name="start_transitions", **weight)
+        self.end_transitions = self.add_weight(shape=(n,), name="end_transitions", **weight)
         self.supports_masking = True
         self.built = True
 
@@ -168,7 +170,7 @@ class CRF(keras.layers.Layer):
         return transitions, start, end
 
     def _prepare(self, potentials, mask):
-        """Casts inputs to float32 and packs them time-major for ``scan``.
+        """Casts inputs to float32 and packs them time-major for the time loops.
 
         Args:
             potentials: ``[B, T, L]`` emission scores of any float dtype.
@@ -228,8 +230,8 @@ class CRF(keras.layers.Layer):
         """Forward algorithm: ``log Z`` per sentence.
 
         ``alpha[b, j]`` is the log-sum of scores of all prefixes ending in tag ``j``. After a
-        row's last real token its alpha is carried unchanged, so adding ``end`` once at the
-        end of the scan adds it at each row's own last token.
+        row's last real token its alpha is carried unchanged, so adding ``end`` once after
+        the loop adds it at each row's own last token.
 
         Args:
             steps: ``[T, B, L + 1]`` float32, packed by ``_prepare``.

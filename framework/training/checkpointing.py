@@ -62,6 +62,7 @@ class DevSelection(keras.callbacks.Callback):
         patience: epochs without improvement before stopping; 0 disables early stopping.
         state: the state read from an interrupted run, or None.
         backup: whether to back up every epoch (needed for resume).
+        time_limit_seconds: stop after the epoch at which the summed training time crosses this.
     """
 
     def __init__(
@@ -72,10 +73,11 @@ class DevSelection(keras.callbacks.Callback):
         patience: int = 0,
         state: dict | None = None,
         backup: bool = True,
+        time_limit_seconds: float | None = None,
     ):
         super().__init__()
         self.run_dir, self.evaluate_dev, self.monitor = Path(run_dir), evaluate_dev, monitor
-        self.patience, self.backup = patience, backup
+        self.patience, self.backup, self.time_limit_seconds = patience, backup, time_limit_seconds
         self.state = state or {"epoch": 0, "monitor": monitor, "best": None, "best_epoch": None,
                                "wait": 0, "history": [], "backup": None}  # fmt: skip
         self._epoch_start = 0.0
@@ -109,6 +111,11 @@ class DevSelection(keras.callbacks.Callback):
             self._save_backup(epoch + 1)
         if self.patience and self.state["wait"] >= self.patience:
             log.info("early stopping: no %s improvement for %d epochs", self.monitor, self.patience)
+            self.model.stop_training = True
+        trained = sum(h["train_seconds"] for h in self.history)
+        if self.time_limit_seconds and trained >= self.time_limit_seconds:
+            log.info("time limit: %.1f minutes of training reached", trained / 60)
+            self.state["time_limit_reached"] = True
             self.model.stop_training = True
 
     def _save_backup(self, epoch: int) -> None:

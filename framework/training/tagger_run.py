@@ -98,6 +98,7 @@ def train_tagger(cfg: Any, run_dir: Path) -> dict[str, Any]:
         patience=cfg.trainer.early_stopping_patience,
         state=state,
         backup=cfg.callbacks.backup_every_epoch,
+        time_limit_seconds=cfg.trainer.time_limit_minutes * 60 if cfg.trainer.time_limit_minutes else None,
     )
     callbacks = [selection, keras.callbacks.TerminateOnNaN()]
     if cfg.callbacks.tensorboard:
@@ -125,8 +126,9 @@ def _finite(value: float) -> bool:
 
 
 def _stopped_early(state: dict | None, cfg: Any) -> bool:
+    """Whether an interrupted run had already stopped (early stopping or time limit)."""
     patience = cfg.trainer.early_stopping_patience
-    return bool(state and patience and state["wait"] >= patience)
+    return bool(state and ((patience and state["wait"] >= patience) or state.get("time_limit_reached")))
 
 
 def _verbosity(value: str) -> int:
