@@ -14,7 +14,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from framework.errors import UserError
-from framework.io import atomic_write_json
+from framework.io import atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -61,23 +61,45 @@ def record_failure(run_dir: Path, err: BaseException) -> None:
 
 
 def run_training(cfg: DictConfig) -> Any:
-    """Resolve the config, save it, and train the task it names into Hydra's run dir."""
+    """Resolve the config, save it, and train its task into Hydra's run dir; returns the objective."""
+    from framework.tasks import task_function
+
     run_dir = hydra_run_dir()
     with user_errors():
         settings = plain_config(cfg)
-        from framework.training.tagger_run import save_config, train_tagger
-
-        save_config(settings, run_dir)
+        train = task_function(settings.task, "train")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(settings))
         try:
-            if settings.task != "tagging":
-                raise UserError(f"task: unknown task {settings.task!r}")
-            metrics = train_tagger(settings, run_dir)
+            metrics = train(settings, run_dir)
         except UserError:
             raise
         except Exception as err:
             record_failure(run_dir, err)
             raise
-    headline = "dev/accuracy" if settings.data.task == "pos" else "dev/f1"
     log.info("run dir: %s", run_dir)
-    log.info("%s", ", ".join(f"{k}={v:.4f}" for k, v in metrics.items() if k.startswith("test/") and isinstance(v, float) and "/" not in k[5:]))
-    return metrics.get(headline)
+    headline = {k: v for k, v in metrics.items() if k.startswith("test/") and k.count("/") == 1}
+    log.info("%s", ", ".join(f"{k}={v:.4f}" for k, v in headline.items() if isinstance(v, float)))
+    return metrics.get("objective")
+
+
+def load_run_config(run_dir: str | Path) -> DictConfig:
+    """The resolved config.yaml of a run dir (a one-line DataError when it is missing)."""
+    from framework.errors import DataError
+
+    path = Path(run_dir) / "config.yaml"
+    if not Path(run_dir).is_dir():
+        raise DataError(run_dir, None, "run dir not found")
+    if not path.is_file():
+        raise DataError(path, None, "missing: expected the run's config here (is this a run dir?)")
+    return OmegaConf.load(path)
+
+
+def run_task_command(cfg: DictConfig, kind: str) -> Any:
+    """evaluate/predict: dispatch on the task recorded in the run dir's config."""
+    from framework.tasks import task_function
+
+    with user_errors():
+        settings = plain_config(cfg)
+        task = load_run_config(settings.run_dir).get("task", "tagging")
+        return task_function(task, kind)(Path(settings.run_dir), settings)

@@ -36,6 +36,7 @@ Strategy = _choices("Strategy", "default mirrored multi_worker")
 OptimizerName = _choices("OptimizerName", "adam adamw sgd rmsprop")
 Schedule = _choices("Schedule", "constant inverse_time exponential cosine")
 Split = _choices("Split", "train dev test")
+DecodeStrategy = _choices("DecodeStrategy", "greedy beam")
 
 
 @dataclass
@@ -200,13 +201,39 @@ class EvaluateConfig:
 
 
 @dataclass
+class GenerateConfig:
+    """Sampling from a language model (one-to-many)."""
+
+    max_tokens: int = 40
+    temperature: float = 1.0
+    top_k: int = 0  # 0 = no top-k filter
+    top_p: float = 1.0  # 1.0 = no nucleus filter
+    seed: int = 0
+    samples: int = 1
+
+
+@dataclass
+class DecodeConfig:
+    """Search for translators (encoder-decoder)."""
+
+    strategy: DecodeStrategy = DecodeStrategy.greedy
+    beam_size: int = 5
+    length_penalty: float = 1.0
+    max_length_ratio: float = 2.0
+    nbest: int = 1
+
+
+@dataclass
 class PredictConfig:
-    """The root config of ``recipes/predict.py``: tag new text with a trained run."""
+    """The root config of ``recipes/predict.py``: apply a trained run to new input."""
 
     run_dir: str = MISSING
-    input: str = MISSING  # one sentence per line, tokens separated by spaces
-    output: str = MISSING
+    input: Optional[str] = None  # taggers/classifiers/translators: one sentence (or text) per line
+    output: Optional[str] = None
+    prompt: Optional[str] = None  # generators: the text to continue ("" = from nothing)
     batch_size: int = 128
+    generate: GenerateConfig = field(default_factory=GenerateConfig)
+    decode: DecodeConfig = field(default_factory=DecodeConfig)
 
 
 def register_configs() -> None:

@@ -60,3 +60,18 @@ def predict_file(run_dir: str, input_path: str, output_path: str, batch_size: in
     write_columns(output_path, sentences, predicted)
     log.info("tagged %d sentences into %s", len(sentences), output_path)
     return len(sentences)
+
+
+def evaluate_tagger(run_dir: Path, settings: Any) -> dict[str, Any]:
+    """recipes/evaluate.py for a tagging run."""
+    return evaluate_run(str(run_dir), settings.split, settings.file, settings.batch_size)
+
+
+def predict_tagger(run_dir: Path, settings: Any) -> str:
+    """recipes/predict.py for a tagging run: needs input= and output=."""
+    from framework.errors import ConfigError
+
+    if not settings.input or not settings.output:
+        raise ConfigError("predict for a tagger needs input=<one sentence per line> and output=<file>")
+    count = predict_file(str(run_dir), settings.input, settings.output, settings.batch_size)
+    return f"tagged {count} sentences -> {settings.output}"

@@ -1,12 +1,12 @@
 """Score a trained run: ``python recipes/evaluate.py run_dir=<run dir> split=test``.
 
-Writes ``<split>.predictions.conll`` (conlleval input: word gold predicted) into the run dir and
-merges the scores into its metrics.json; ``file=<path>`` scores another file of the same format.
+Writes the split's predictions into the run dir and merges the scores into its metrics.json;
+``file=<path>`` scores another file of the same format.
 """
 
 import hydra
 
-from framework.cli import plain_config, quiet_tensorflow, user_errors
+from framework.cli import quiet_tensorflow, run_task_command
 from framework.config import register_configs
 
 quiet_tensorflow()
@@ -15,11 +15,7 @@ register_configs()
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
 def main(cfg):
-    with user_errors():
-        from framework.tagging_tasks import evaluate_run
-
-        settings = plain_config(cfg)
-        metrics = evaluate_run(settings.run_dir, settings.split, settings.file, settings.batch_size)
+    metrics = run_task_command(cfg, "evaluate")
     for key, value in sorted(metrics.items()):
         print(f"{key}\t{value:.4f}" if isinstance(value, float) else f"{key}\t{value}")
 

@@ -10,7 +10,6 @@ from typing import Any
 
 import keras
 import tensorflow as tf
-from omegaconf import OmegaConf
 
 from framework.data.batching import encode
 from framework.data.corpus import TaggingCorpus, load_tagging_corpus
@@ -19,7 +18,7 @@ from framework.data.pretrained import load_vectors
 from framework.data.vocab import TaggerVocabs, build_tagger_vocabs
 from framework.environment import describe_environment
 from framework.evaluation.tagger_eval import headline_metric, predict_tags, score_tagging, to_input_scheme
-from framework.io import atomic_write_json, atomic_write_text
+from framework.io import atomic_write_json
 from framework.models.build import build_tagger
 from framework.models.cudnn import log_kernels
 from framework.training import checkpointing
@@ -146,6 +145,9 @@ def _finish(cfg, run_dir, corpus, vocabs, selection, padding, kernels, wall) -> 
     words = padding["words"] * padding["batches"] / padding["full_batches"]  # per (possibly capped) epoch
     metrics: dict[str, Any] = {
         "status": "ok",
+        "objective": selection.state["best"],
+        "objective_name": selection.monitor,
+        "objective_direction": "maximize",
         "task": cfg.data.task,
         "epochs": len(history),
         "best_epoch": selection.state["best_epoch"],
@@ -172,7 +174,4 @@ def _finish(cfg, run_dir, corpus, vocabs, selection, padding, kernels, wall) -> 
     return metrics
 
 
-def save_config(cfg: Any, run_dir: Path) -> None:
-    """The resolved config, so evaluate/predict rebuild exactly this run."""
-    atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg))
 

@@ -1,0 +1,41 @@
+"""The task registry: which functions train, evaluate and predict for each ``task`` in the config.
+
+A task's functions are named as ``module:function`` and imported only when used, so a
+recipe loads just the code of its own task.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from framework.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """``train(settings, run_dir) -> metrics``; ``evaluate(run_dir, settings) -> metrics``;
+    ``predict(run_dir, settings) -> message``. Train metrics carry ``objective`` (the dev metric
+    sweeps optimise) and ``objective_direction`` (maximize or minimize)."""
+
+    train: str
+    evaluate: str
+    predict: str
+
+
+TASKS: dict[str, TaskSpec] = {
+    "tagging": TaskSpec(
+        train="framework.training.tagger_run:train_tagger",
+        evaluate="framework.tagging_tasks:evaluate_tagger",
+        predict="framework.tagging_tasks:predict_tagger",
+    ),
+}
+
+
+def task_function(task: str, kind: str) -> Callable:
+    """The ``kind`` (train, evaluate or predict) function of ``task``."""
+    if task not in TASKS:
+        raise ConfigError(f"task: unknown task {task!r} (one of {', '.join(sorted(TASKS))})")
+    module, name = getattr(TASKS[task], kind).split(":")
+    return getattr(importlib.import_module(module), name)
