@@ -1,7 +1,9 @@
 """Cut the small, licence-compatible corpus slices shipped in samples/ (run once; reproducible).
 
 Takes the first N sentences of each split, byte-for-byte (blank-line separated blocks), from
-UD English EWT (CC BY-SA 4.0) and WNUT-17 (CC-BY 4.0). CoNLL-2003 is never sliced: Reuters text.
+UD English EWT (CC BY-SA 4.0) and WNUT-17 (CC-BY 4.0); the first 1,000 SMS Spam Collection
+messages (free to use, citation requested); the public-domain Poe poems. CoNLL-2003 is never
+sliced: Reuters text.
 Usage: python scripts/make_samples.py ../shared/data
 """
 
@@ -39,13 +41,35 @@ def first_blocks(text: str, count: int) -> str:
     return "".join("\n".join(block) + "\n\n" for block in blocks[:count])
 
 
+def first_lines(text: str, count: int) -> str:
+    """The first ``count`` lines of ``text``."""
+    return "".join(line + "\n" for line in text.splitlines()[:count])
+
+
+LINE_SLICES = {
+    # SMS Spam Collection v.1 (free to use with citation): label<TAB>text; 1,000 messages.
+    "sms_spam": {"SMSSpamCollection": ("sms_spam.tsv", 1000)},
+    # Edgar Allan Poe (public domain): the whole file.
+    "poetry": {"edgar_allan_poe.txt": ("edgar_allan_poe.txt", 10**6)},
+}
+
+
 def main(data_dir: Path, out_dir: Path) -> None:
     for corpus, files in SLICES.items():
         (out_dir / corpus).mkdir(parents=True, exist_ok=True)
         for source, (target, count) in files.items():
             text = (data_dir / corpus / source).read_text(encoding="utf-8")
             (out_dir / corpus / target).write_text(first_blocks(text, count), encoding="utf-8")
-    shutil.copy(data_dir / "ud_en_ewt" / "LICENSE.txt", out_dir / "ud_en_ewt" / "LICENSE.txt")
+    for corpus, files in LINE_SLICES.items():
+        (out_dir / corpus).mkdir(parents=True, exist_ok=True)
+        for source, (target, count) in files.items():
+            text = (data_dir / corpus / source).read_text(encoding="utf-8")
+            (out_dir / corpus / target).write_text(first_lines(text, count), encoding="utf-8")
+    target = out_dir / "ud_en_ewt" / "LICENSE.txt"
+    if target.exists():
+        target.chmod(0o644)
+    shutil.copy(data_dir / "ud_en_ewt" / "LICENSE.txt", target)
+    target.chmod(0o644)
 
 
 if __name__ == "__main__":

@@ -63,6 +63,7 @@ class DevSelection(keras.callbacks.Callback):
         state: the state read from an interrupted run, or None.
         backup: whether to back up every epoch (needed for resume).
         time_limit_seconds: stop after the epoch at which the summed training time crosses this.
+        mode: "max" (accuracy, F1) or "min" (perplexity, loss).
     """
 
     def __init__(
@@ -74,10 +75,14 @@ class DevSelection(keras.callbacks.Callback):
         state: dict | None = None,
         backup: bool = True,
         time_limit_seconds: float | None = None,
+        mode: str = "max",
     ):
         super().__init__()
         self.run_dir, self.evaluate_dev, self.monitor = Path(run_dir), evaluate_dev, monitor
         self.patience, self.backup, self.time_limit_seconds = patience, backup, time_limit_seconds
+        if mode not in ("max", "min"):
+            raise ValueError(f"mode must be 'max' or 'min', got {mode!r}")
+        self.sign = 1.0 if mode == "max" else -1.0
         self.state = state or {"epoch": 0, "monitor": monitor, "best": None, "best_epoch": None,
                                "wait": 0, "history": [], "backup": None}  # fmt: skip
         self._epoch_start = 0.0
@@ -97,7 +102,7 @@ class DevSelection(keras.callbacks.Callback):
         record.update({key: float(value) for key, value in (logs or {}).items()})
         record.update(dev)
         value = dev[self.monitor]
-        improved = self.state["best"] is None or value > self.state["best"]
+        improved = self.state["best"] is None or self.sign * value > self.sign * self.state["best"]
         if improved and math.isfinite(value):
             self.state.update(best=value, best_epoch=epoch + 1, wait=0)
             save_model_atomically(self.model, self.run_dir / BEST_MODEL)
