@@ -1,0 +1,75 @@
+"""The tagger model: padding never changes a sentence's output, it saves and reloads, both heads decode."""
+
+import keras
+import numpy as np
+import pytest
+
+from framework.models.char_features import CharBiLSTM, CharCNN
+from framework.models.rnn_stack import RecurrentStack
+from framework.models.tagger import SequenceTagger
+
+
+def _tagger(head="crf", char_kind="cnn", cell="lstm"):
+    encoder = RecurrentStack(cell=cell, units=8, num_layers=2, bidirectional=True, dropout=0.0, name="encoder")
+    return SequenceTagger(num_words=30, num_chars=20, num_tags=5, word_dim=8, char_kind=char_kind, char_dim=4,
+                          char_units=6, encoder=encoder.get_config(), embedding_dropout=0.0, head=head, seed=1)
+
+
+def _batch(rng, lengths, width=6):
+    words = np.zeros((len(lengths), max(lengths)), "int32")
+    chars = np.zeros((len(lengths), max(lengths), width), "int32")
+    for row, n in enumerate(lengths):
+        words[row, :n] = rng.integers(1, 30, n)
+        for t in range(n):
+            k = rng.integers(1, width + 1)
+            chars[row, t, :k] = rng.integers(1, 20, k)
+    return {"words": words, "chars": chars}
+
+
+@pytest.mark.parametrize("head,char_kind,cell", [("crf", "cnn", "lstm"), ("softmax", "bilstm", "gru"),
+                                                 ("crf", "none", "gru")])
+def test_padding_does_not_change_outputs(head, char_kind, cell):
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    model = _tagger(head, char_kind, cell)
+    batch = _batch(rng, [5, 3, 7])
+    padded = {"words": np.pad(batch["words"], ((0, 0), (0, 4))),
+              "chars": np.pad(batch["chars"], ((0, 0), (0, 4), (0, 3)))}
+    logits = np.asarray(model(batch))
+    logits_padded = np.asarray(model(padded))
+    for row, n in enumerate([5, 3, 7]):
+        np.testing.assert_allclose(logits[row, :n], logits_padded[row, :n], atol=1e-5)
+        alone = {"words": batch["words"][row:row + 1, :n], "chars": batch["chars"][row:row + 1, :n]}
+        np.testing.assert_allclose(np.asarray(model(alone))[0], logits[row, :n], atol=1e-5)
+    tags = np.asarray(model.predict_on_batch(padded))
+    assert tags.shape == padded["words"].shape
+    assert (tags[padded["words"] == 0] == 0).all()
+
+
+def test_save_and_reload_gives_identical_decoding(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = _tagger("crf", "bilstm")
+    batch = _batch(np.random.default_rng(1), [4, 6])
+    before = np.asarray(model.predict_on_batch(batch))
+    model.save(tmp_path / "m.keras")
+    again = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(np.asarray(again.predict_on_batch(batch)), before)
+    assert again.get_config()["head"] == "crf"
+
+
+def test_word_dropout_only_in_training():
+    keras.utils.set_random_seed(0)
+    encoder = RecurrentStack(cell="lstm", units=4, num_layers=1, dropout=0.0, name="encoder")
+    model = SequenceTagger(num_words=30, num_chars=20, num_tags=3, word_dim=4, char_kind="none",
+                           encoder=encoder.get_config(), embedding_dropout=0.0, word_dropout=0.9, head="softmax")
+    batch = _batch(np.random.default_rng(2), [6, 6])
+    np.testing.assert_allclose(np.asarray(model(batch)), np.asarray(model(batch)))
+    assert not np.allclose(np.asarray(model(batch, training=True)), np.asarray(model(batch)))
+
+
+@pytest.mark.parametrize("layer", [CharCNN(20, 4, 6, 3), CharBiLSTM(20, 4, 3)])
+def test_char_features_shape_and_padded_words(layer):
+    chars = np.array([[[3, 4, 0], [0, 0, 0]]], "int32")  # one real word, one padded word
+    out = np.asarray(layer(chars))
+    assert out.shape == (1, 2, layer.compute_output_shape((1, 2, 3))[-1])
+    assert np.isfinite(out).all()
