@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import sys
+import tempfile
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from framework.errors import UserError
+from framework.errors import ConfigError, UserError
 from framework.io import atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,49 @@ def quiet_tensorflow() -> None:
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # e.g. retracing notes for new batch shapes
 
 
+# Lines TensorFlow 2.21 writes through absl before absl is initialised, so TF_CPP_MIN_LOG_LEVEL
+# does not hide them (they would precede a user's one-line ``error:`` on stderr).
+_IMPORT_NOISE = ("All log messages before absl::InitializeLog() is called", "oneDNN custom operations are on")
+
+
+def import_backend_quietly() -> None:
+    """Import Keras (and so its backend, TensorFlow by default) without the start-up chatter.
+
+    Whatever else the import writes to stderr is passed on; with ``TF_CPP_MIN_LOG_LEVEL=0``
+    nothing is filtered.
+    """
+    if "keras" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") in ("", "0"):
+        import keras  # noqa: F401
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            import keras  # noqa: F401
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            lines = capture.read().decode("utf-8", "replace").splitlines(keepends=True)
+            sys.stderr.write("".join(line for line in lines if not any(n in line for n in _IMPORT_NOISE)))
+            sys.stderr.flush()
+
+
 def plain_config(cfg: DictConfig) -> DictConfig:
-    """The resolved config with enum choices as plain strings, so code compares ``== "lstm"``."""
-    return OmegaConf.create(OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
+    """The resolved config with enum choices as plain strings, so code compares ``== "lstm"``.
+
+    A mandatory value left unset (``???``, e.g. ``run_dir``) is a ConfigError naming the key.
+    """
+    from omegaconf.errors import InterpolationToMissingValueError, MissingMandatoryValue
+
+    try:
+        container = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True, throw_on_missing=True)
+    except (MissingMandatoryValue, InterpolationToMissingValueError) as err:
+        key = getattr(err, "full_key", None) or "a config key"
+        raise ConfigError(f"{key}: no value given (set {key}=... on the command line)") from None
+    return OmegaConf.create(container)
 
 
 def hydra_run_dir() -> Path:
@@ -67,6 +108,7 @@ def run_training(cfg: DictConfig) -> Any:
     run_dir = hydra_run_dir()
     with user_errors():
         settings = plain_config(cfg)
+        import_backend_quietly()
         train = task_function(settings.task, "train")
         run_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(settings))
@@ -102,4 +144,5 @@ def run_task_command(cfg: DictConfig, kind: str) -> Any:
     with user_errors():
         settings = plain_config(cfg)
         task = load_run_config(settings.run_dir).get("task", "tagging")
+        import_backend_quietly()
         return task_function(task, kind)(Path(settings.run_dir), settings)

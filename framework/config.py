@@ -244,3 +244,7 @@ def register_configs() -> None:
     store.store(name="predict_schema", node=PredictConfig)
     store.store(group="data", name="tagging_schema", node=TaggingDataConfig)
     store.store(group="model", name="tagger_schema", node=TaggerModelConfig)
+    from framework.schemas import classification  # here, not at the top: it imports this module
+    classification.register(store)
+    from framework.schemas import language_model  # here, not at the top: it imports this module
+    language_model.register(store)

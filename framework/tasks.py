@@ -30,6 +30,16 @@ TASKS: dict[str, TaskSpec] = {
         evaluate="framework.tagging_tasks:evaluate_tagger",
         predict="framework.tagging_tasks:predict_tagger",
     ),
+    "classification": TaskSpec(
+        train="framework.training.classifier_run:train_classifier",
+        evaluate="framework.classification_tasks:evaluate_classifier",
+        predict="framework.classification_tasks:predict_classifier",
+    ),
+    "language_model": TaskSpec(
+        train="framework.training.lm_run:train_language_model",
+        evaluate="framework.lm_tasks:evaluate_language_model",
+        predict="framework.lm_tasks:predict_language_model",
+    ),
 }
 
 

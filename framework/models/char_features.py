@@ -36,7 +36,11 @@ class CharCNN(keras.layers.Layer):
         self.conv = keras.layers.Conv2D(filters, (1, kernel_size), padding="same", activation="tanh", name="char_conv")
 
     def call(self, chars):
-        x = self.conv(self.embedding(chars))  # [B, T, C, F]
+        embedded = self.embedding(chars)  # [B, T, C, dim]
+        # Padded characters embed as zeros, like the convolution's own "same" padding, so a word's
+        # features do not depend on how far its batch is padded (batch-independent predictions).
+        embedded = embedded * ops.cast(ops.expand_dims(ops.not_equal(chars, 0), -1), embedded.dtype)
+        x = self.conv(embedded)  # [B, T, C, F]
         mask = ops.expand_dims(_char_mask(chars), -1)
         x = ops.where(mask, x, ops.full_like(x, -1e4))
         return ops.max(x, axis=2)

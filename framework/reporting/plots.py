@@ -221,3 +221,42 @@ def bar_chart(
     ax.set_title(title, parse_math=False)
     ax.grid(True, axis="x", alpha=0.3)
     return _png(fig)
+
+
+def roc_curve(fpr: Sequence[float], tpr: Sequence[float], auc: float) -> bytes:
+    """Plot a ROC curve (false- vs true-positive rate) with the chance diagonal and its AUC.
+
+    Points are joined by straight lines, which is exact for a finite test set: between two
+    thresholds the curve moves only right or up, or diagonally across tied scores. The dashed
+    diagonal is a classifier that guesses, so the gap to it is the skill.
+
+    Args:
+        fpr: False-positive rates, ascending from 0 to 1.
+        tpr: True-positive rates at the same thresholds.
+        auc: The area under the curve, shown in the legend.
+
+    Raises:
+        ValueError: If ``fpr`` and ``tpr`` differ in length or leave [0, 1].
+    """
+    x, y = np.asarray(list(fpr), dtype=float), np.asarray(list(tpr), dtype=float)
+    if x.shape != y.shape:
+        raise ValueError(f"{x.size} false-positive rates but {y.size} true-positive rates")
+    if x.size == 0:
+        return _placeholder("ROC curve", "No scores to show")
+    rates = np.concatenate([x, y])
+    if not np.all(np.isfinite(rates)) or rates.min() < 0 or rates.max() > 1:
+        raise ValueError("ROC rates must be finite fractions in [0, 1]")
+    fig = Figure(figsize=(4.8, 4.5))
+    ax = fig.add_subplot()
+    label = f"AUC = {auc:.4f}" if math.isfinite(float(auc)) else "AUC undefined"
+    ax.plot(x, y, color="#4c72b0", linewidth=1.8, label=label)
+    ax.plot([0, 1], [0, 1], linestyle="--", color="#999", linewidth=1, label="chance")
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(-0.01, 1.01)
+    ax.set_aspect("equal")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title("ROC curve", parse_math=False)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right", fontsize=9)
+    return _png(fig)

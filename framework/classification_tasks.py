@@ -1,0 +1,102 @@
+"""Evaluate and predict with a trained classifier run (what recipes/evaluate.py and predict.py call)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from framework.data.text_classification import (VOCAB_FILE, TextEncoder, decode_utf8, load_corpus, read_examples,
+                                                read_split)  # fmt: skip
+from framework.errors import ConfigError, DataError
+from framework.evaluation.classifier_eval import predict_probabilities, write_predictions
+from framework.io import atomic_write_json
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ClassifierRun:
+    """Everything evaluate/predict need from a run dir."""
+
+    run_dir: Path
+    cfg: Any
+    encoder: TextEncoder
+    model: Any
+
+
+def load_classifier_run(run_dir: str | Path) -> ClassifierRun:
+    """Load config.yaml, vocab.json and model.keras; a missing piece is a one-line DataError."""
+    import keras
+
+    import framework.models.classifier  # noqa: F401 - registers the custom layers for load_model
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise DataError(run_dir, None, "run dir not found")
+    for name, what in (("config.yaml", "the run's config"), (VOCAB_FILE, "the vocabulary and labels"),
+                       ("model.keras", "the best model (did training finish an epoch?)")):  # fmt: skip
+        if not (run_dir / name).is_file():
+            raise DataError(run_dir / name, None, f"missing: expected {what} here")
+    cfg = OmegaConf.load(run_dir / "config.yaml")
+    encoder = TextEncoder.load(run_dir / VOCAB_FILE)
+    return ClassifierRun(run_dir, cfg, encoder, keras.models.load_model(run_dir / "model.keras"))
+
+
+def _examples_to_score(run: ClassifierRun, split: str, file: str | None):
+    """(name, examples): another file in the corpus format, or a split of the run's own corpus.
+
+    The run's ``split.json`` fixes which lines form each split, so evaluation scores exactly
+    the examples the run was tested on.
+    """
+    data = run.cfg.data
+    if file:
+        examples = read_examples(file, format=data.format, header=data.header, columns=data.columns,
+                                 label_column=data.label_column, text_column=data.text_column,
+                                 labels=list(run.encoder.labels.tokens))  # fmt: skip
+        return Path(file).stem, examples
+    examples = load_corpus(data, read_split(run.run_dir)).split(split)
+    if not examples:
+        raise ConfigError(f"split={split}: the run's corpus has no {split} split (set file=<path>)")
+    return split, examples
+
+
+def evaluate_classifier(run_dir: Path, settings: Any) -> dict[str, Any]:
+    """recipes/evaluate.py for a classification run: writes ``<split>.predictions.tsv`` and
+    merges the ``<split>/...`` scores into metrics.json."""
+    from framework.training.classifier_run import score_split
+
+    run = load_classifier_run(run_dir)
+    name, examples = _examples_to_score(run, settings.split, settings.file)
+    scores, seconds = score_split(run.model, run.encoder, examples, name, run.run_dir / f"{name}.predictions.tsv",
+                                  settings.batch_size)  # fmt: skip
+    metrics_path = run.run_dir / "metrics.json"
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
+    metrics.update(scores.metrics)
+    metrics[f"{name}/examples_per_second"] = len(examples) / seconds if seconds else 0.0
+    atomic_write_json(metrics_path, metrics)
+    return scores.metrics
+
+
+def read_texts(path: str | Path) -> list[str]:
+    """One text a line (UTF-8); blank lines are skipped, as there is nothing to classify."""
+    texts = [line.removesuffix("\r") for line in decode_utf8(path).split("\n")]
+    return [text for text in texts if text.strip()]
+
+
+def predict_classifier(run_dir: Path, settings: Any) -> str:
+    """recipes/predict.py for a classifier: ``input=`` one text a line, ``output=`` one
+    ``label<TAB>probability<TAB>text`` line per text."""
+    if not settings.input or not settings.output:
+        raise ConfigError("predict for a classifier needs input=<one text per line> and output=<file>")
+    run = load_classifier_run(run_dir)
+    texts = read_texts(settings.input)
+    probs = predict_probabilities(run.model, run.encoder, texts, settings.batch_size)
+    labels = run.encoder.labels.decode(probs.argmax(axis=1))
+    write_predictions(Path(settings.output), None, labels, probs.max(axis=1), texts)
+    log.info("classified %d texts into %s", len(texts), settings.output)
+    return f"classified {len(texts)} texts -> {settings.output}"

@@ -1,0 +1,1 @@
+"""Inference strategies, kept apart from the models: sampling for generators, search for translators."""

@@ -1,0 +1,36 @@
+"""Run a model method as one compiled graph call instead of layer-by-layer eager Python.
+
+Generation calls ``LanguageModel.step`` once per token and scoring calls ``run`` once per chunk;
+eagerly, Keras dispatches every layer and every LSTM time step from Python (about 70 ms a step
+for a small 2-layer model on a CPU, against under 2 ms compiled). The compiled function reads
+the model's variables, so it stays valid while training updates the weights, and it is cached
+per model so the dev evaluation of every epoch reuses one trace.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+
+import keras
+
+_CACHE: "weakref.WeakKeyDictionary[object, dict[str, Callable]]" = weakref.WeakKeyDictionary()
+
+
+def graph_function(model, method: str) -> Callable:
+    """``getattr(model, method)`` compiled with ``tf.function`` on the TensorFlow backend (else as is).
+
+    ``reduce_retracing`` keeps one trace for varying batch sizes and lengths; the first call
+    with ``states=None`` and later calls with states get a trace each. ``autograph=False``: the
+    methods branch only on Python values, and AutoGraph would re-read their source files at
+    trace time (wrong code if a file was edited while a long run was going).
+    """
+    functions = _CACHE.setdefault(model, {})
+    if method not in functions:
+        function = getattr(model, method)
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            function = tf.function(function, reduce_retracing=True, autograph=False)
+        functions[method] = function
+    return functions[method]

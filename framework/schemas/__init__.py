@@ -1,0 +1,1 @@
+"""Typed config schemas of the task-specific data and model groups (one module per task)."""

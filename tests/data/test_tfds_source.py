@@ -1,0 +1,156 @@
+"""Tests for framework.data.tfds_source without the network.
+
+A tiny TFDS dataset is built from CoNLL-2003-format sentences written here (invented text, no
+CoNLL-2003 data) with tensorflow-datasets' own ConllDatasetBuilder and prepared from local files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+tfds = pytest.importorskip("tensorflow_datasets")
+
+from framework.data.readers import Sentence  # noqa: E402
+from framework.data.tfds_source import (  # noqa: E402
+    label_names_of,
+    load_from_builder,
+    load_tfds_splits,
+    sentences_from_examples,
+)
+from framework.errors import ConfigError, DataError  # noqa: E402
+
+TRAIN = """-DOCSTART- -X- -X- O
+
+Alice NNP B-NP B-PER
+visited VBD B-VP O
+Paris NNP B-NP B-LOC
+. . O O
+
+Bob NNP B-NP B-PER
+Smith NNP I-NP I-PER
+joined VBD B-VP O
+Acme NNP B-NP B-ORG
+Corp NNP I-NP I-ORG
+
+"""
+DEV = """Lisbon NNP B-NP B-LOC
+rocks VBZ B-VP O
+"""
+EXPECTED = {
+    "train": [
+        (("Alice", "visited", "Paris", "."), ("B-PER", "O", "B-LOC", "O")),
+        (("Bob", "Smith", "joined", "Acme", "Corp"), ("B-PER", "I-PER", "O", "B-ORG", "I-ORG")),
+    ],
+    "dev": [(("Lisbon", "rocks"), ("B-LOC", "O"))],
+}
+
+
+def _data_cfg(**overrides):
+    settings = {
+        "tfds_name": "conll2003",
+        "tfds_tag_feature": "ner",
+        "tfds_splits": {"train": "train", "dev": "dev"},
+        "tfds_download": True,
+        **overrides,
+    }
+    return OmegaConf.create(settings)
+
+
+@pytest.fixture(scope="module")
+def builder(tmp_path_factory):
+    from tensorflow_datasets.core.dataset_builders.conll import conll_dataset_builder_utils as conll_lib
+
+    root = tmp_path_factory.mktemp("tfds")
+    (root / "train.txt").write_text(TRAIN, encoding="utf-8")
+    (root / "dev.txt").write_text(DEV, encoding="utf-8")
+
+    class TinyConll(tfds.dataset_builders.ConllDatasetBuilder):
+        VERSION = tfds.core.Version("1.0.0")
+        BUILDER_CONFIGS = [conll_lib.CONLL_2003_CONFIG]
+
+        def _info(self):
+            # file order kept, so the test can compare lists (TFDS shuffles by key otherwise)
+            return tfds.core.DatasetInfo(builder=self, features=self.builder_config.features_dict,
+                                         disable_shuffling=True)  # fmt: skip
+
+        def _split_generators(self, dl_manager):
+            return {
+                "train": self._generate_examples(root / "train.txt"),
+                "dev": self._generate_examples(root / "dev.txt"),
+            }
+
+    prepared = TinyConll(data_dir=str(root / "prepared"))
+    prepared.download_and_prepare()
+    return prepared
+
+
+def test_load_from_builder_reads_sentences_with_string_tags(builder):
+    splits = load_from_builder(builder, _data_cfg())
+    assert set(splits) == {"train", "dev"}
+    for split, expected in EXPECTED.items():
+        got = [(s.words, s.tags) for s in splits[split]]
+        assert got == expected
+        assert all(isinstance(w, str) for s in splits[split] for w in s.words + s.tags)
+    # the empty example TFDS yields after the file's last blank line is dropped
+    assert len(splits["train"]) == 2 and all(s.words for s in splits["train"])
+
+
+def test_other_tag_features_and_split_names(builder):
+    splits = load_from_builder(builder, _data_cfg(tfds_tag_feature="chunks", tfds_splits={"test": "dev"}))
+    assert list(splits) == ["test"]
+    assert [(s.words, s.tags) for s in splits["test"]] == [(("Lisbon", "rocks"), ("B-NP", "B-VP"))]
+    assert label_names_of(builder, "ner")[:3] == ["O", "B-PER", "I-PER"]
+    assert label_names_of(builder, "tokens") is None
+
+
+def test_unknown_split_is_a_config_error(builder):
+    with pytest.raises(ConfigError, match="has no split 'validation'"):
+        load_from_builder(builder, _data_cfg(tfds_splits={"dev": "validation"}))
+
+
+def test_sentences_from_examples_text_tags_and_errors():
+    examples = [{"tokens": [b"a", b"b"], "upos": [b"DET", b"NOUN"]}, {"tokens": [], "upos": []}]
+    assert sentences_from_examples(examples, "upos", None, "tfds:x/train") == [
+        Sentence(("a", "b"), ("DET", "NOUN"), 0)
+    ]
+    with pytest.raises(DataError, match=r"tfds:x/train: example 0: 2 tokens but 1 tags"):
+        sentences_from_examples([{"tokens": [b"a", b"b"], "upos": [b"DET"]}], "upos", None, "tfds:x/train")
+    with pytest.raises(DataError, match="expected features 'tokens' and 'ner'"):
+        sentences_from_examples([{"tokens": [b"a"]}], "ner", None, "tfds:x/train")
+
+
+def test_catalog_dataset_without_network_is_a_config_error_about_the_internet(monkeypatch, tmp_path):
+    class Offline:
+        def download_and_prepare(self):
+            raise ConnectionError("Failed to establish a new connection: [Errno 101] Network is unreachable")
+
+    calls = []
+
+    def fake_builder(name, data_dir=None):
+        calls.append((name, data_dir))
+        return Offline()
+
+    monkeypatch.setattr(tfds, "builder", fake_builder)
+    with pytest.raises(ConfigError) as info:
+        load_tfds_splits(_data_cfg(), data_dir=str(tmp_path))
+    message = str(info.value)
+    assert "internet" in message and "'conll2003'" in message and "ConnectionError" in message
+    assert "data=conll2003" in message  # points at the offline, file-based alternative
+    assert calls == [("conll2003", str(tmp_path))]
+
+
+def test_unknown_catalog_name_is_a_config_error(monkeypatch):
+    def fake_builder(name, data_dir=None):
+        raise tfds.core.registered.DatasetNotFoundError(name)
+
+    monkeypatch.setattr(tfds, "builder", fake_builder)
+    with pytest.raises(ConfigError, match="could not prepare 'no_such_corpus'"):
+        load_tfds_splits(_data_cfg(tfds_name="no_such_corpus"))
+
+
+def test_tfds_config_needs_name_and_tag_feature():
+    with pytest.raises(ConfigError, match="tfds_name and data.tfds_tag_feature"):
+        load_tfds_splits(_data_cfg(tfds_tag_feature=None))

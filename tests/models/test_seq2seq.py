@@ -1,0 +1,139 @@
+"""The translator's state hand-over, one-step decoding, and what Keras returns with return_state."""
+
+import keras
+import numpy as np
+import pytest
+
+from framework.models.bridge import Bridge, source_layer
+from framework.models.encoder import RNNEncoder
+from framework.models.seq2seq import Seq2Seq
+
+
+def _model(cell="lstm", bidirectional=False, bridge="identity", attention=None, enc_layers=2, dec_layers=2,
+           tie=False):
+    encoder = RNNEncoder(20, 8, cell, 6, enc_layers, bidirectional, 0.0, name="encoder").get_config()
+    bridge_cfg = Bridge(bridge, cell, enc_layers, dec_layers, bidirectional, 6, 6, name="bridge").get_config()
+    from framework.models.decoder import RNNDecoder
+
+    decoder = RNNDecoder(18, 8, cell, 6, dec_layers, 0.0, attention, 12 if bidirectional else 6, tie,
+                         name="decoder").get_config()
+    return Seq2Seq(encoder, bridge_cfg, decoder, label_smoothing=0.0)
+
+
+def _source(rng, lengths, vocab=20):
+    batch = np.zeros((len(lengths), max(lengths)), "int32")
+    for row, n in enumerate(lengths):
+        batch[row, :n] = rng.integers(3, vocab, n)
+    return batch
+
+
+@pytest.mark.parametrize("cell,n_states", [("lstm", 2), ("gru", 1)])
+def test_keras_return_state_contract(cell, n_states):
+    """What the framework relies on: LSTM -> (out, h, c), GRU -> (out, h); Bidirectional doubles the states;
+    the output's last real step equals h on right-padded masked input."""
+    rng = np.random.default_rng(0)
+    x = rng.random((2, 5, 3)).astype("float32")
+    mask = np.array([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], bool)
+    layer_class = keras.layers.LSTM if cell == "lstm" else keras.layers.GRU
+    sequences = layer_class(4, return_sequences=True, return_state=True)
+    out = sequences(x, mask=mask)
+    assert len(out) == 1 + n_states
+    np.testing.assert_allclose(np.asarray(out[0])[0, 4], np.asarray(out[1])[0], atol=1e-6)
+    np.testing.assert_allclose(np.asarray(out[0])[1, 2], np.asarray(out[1])[1], atol=1e-6)
+    last = layer_class(4, return_sequences=False, return_state=True)
+    out_last = last(x, mask=mask)
+    np.testing.assert_allclose(np.asarray(out_last[0]), np.asarray(out_last[1]), atol=1e-6)
+    bi = keras.layers.Bidirectional(layer_class(4, return_sequences=True, return_state=True))
+    bi_out = bi(x, mask=mask)
+    assert len(bi_out) == 1 + 2 * n_states
+    assert tuple(bi_out[0].shape) == (2, 5, 8)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_decoder_initial_state_is_encoder_final_state_per_layer(cell, monkeypatch):
+    keras.utils.set_random_seed(0)
+    model = _model(cell, bidirectional=False, bridge="identity")
+    source = _source(np.random.default_rng(1), [5, 3])
+    outputs, states = model.encoder(source)
+    _, _, initial = model.encode(source)
+    assert len(initial) == 2
+    for layer in range(2):
+        for got, want in zip(initial[layer], states[layer]):
+            np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    # And the decoder RNN layers really start from them.
+    batch = {"source": source, "target_in": np.array([[1, 4, 5], [1, 6, 0]], "int32")}
+    model(batch)  # build eagerly first, so the spy sees concrete tensors
+    seen = []
+    for rnn in model.decoder.rnns:
+        original = rnn.call
+
+        def spy(*args, _original=original, **kwargs):
+            seen.append([np.asarray(s) for s in kwargs["initial_state"]])
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(rnn, "call", spy)
+    model(batch)
+    for layer in range(2):
+        for got, want in zip(seen[layer], states[layer]):
+            np.testing.assert_array_equal(got, np.asarray(want))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_bidirectional_bridges(cell):
+    keras.utils.set_random_seed(0)
+    source = _source(np.random.default_rng(2), [4, 6])
+    summed = _model(cell, bidirectional=True, bridge="sum")
+    _, states = summed.encoder(source)
+    _, _, initial = summed.encode(source)
+    slots = 2 if cell == "lstm" else 1
+    for layer in range(2):
+        forward, backward = states[layer][:slots], states[layer][slots:]
+        for got, f, b in zip(initial[layer], forward, backward):
+            np.testing.assert_allclose(np.asarray(got), np.asarray(f) + np.asarray(b), atol=1e-6)
+    dense = _model(cell, bidirectional=True, bridge="concat_dense", enc_layers=3, dec_layers=2)
+    _, _, initial = dense.encode(source)
+    assert len(initial) == 2 and all(len(s) == slots for s in initial)
+    assert tuple(initial[0][0].shape) == (2, 6)
+    assert [source_layer(j, 3, 2) for j in range(2)] == [1, 2]
+    assert [source_layer(j, 1, 3) for j in range(3)] == [0, 0, 0]
+
+
+def test_identity_bridge_refuses_mismatched_sizes():
+    with pytest.raises(ValueError, match="identity"):
+        Bridge("identity", "lstm", 2, 2, True, 6, 6)
+    with pytest.raises(ValueError, match="sum"):
+        Bridge("sum", "lstm", 2, 2, True, 6, 8)
+
+
+@pytest.mark.parametrize("cell,attention,bidirectional,tie", [
+    ("lstm", None, False, False), ("gru", "general", True, False), ("lstm", "additive", True, True),
+    ("gru", "dot", False, False),
+])
+def test_one_step_decoding_equals_teacher_forcing(cell, attention, bidirectional, tie):
+    keras.utils.set_random_seed(0)
+    bridge = "concat_dense" if bidirectional else "identity"
+    model = _model(cell, bidirectional, bridge, attention, tie=tie)
+    source = _source(np.random.default_rng(3), [6, 4])
+    target_in = np.array([[1, 5, 7, 9, 4], [1, 3, 8, 0, 0]], "int32")
+    logits = np.asarray(model({"source": source, "target_in": target_in}))
+    expected = np.asarray(keras.ops.log_softmax(logits, axis=-1))
+    outputs, mask, states = model.encode(source)
+    for t in range(target_in.shape[1]):
+        log_probs, states, weights = model.decode_step(target_in[:, t], states, outputs, mask)
+        for row, length in enumerate([5, 3]):
+            if t < length:
+                np.testing.assert_allclose(np.asarray(log_probs)[row], expected[row, t], atol=1e-5)
+        if attention:
+            w = np.asarray(weights)
+            np.testing.assert_allclose(w.sum(-1), 1.0, atol=1e-5)
+            assert np.all(w[1, 4:] == 0.0)  # padded source positions get no attention
+
+
+def test_seq2seq_saves_and_reloads(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = _model("lstm", True, "concat_dense", "general")
+    batch = {"source": _source(np.random.default_rng(4), [5, 2]), "target_in": np.array([[1, 4], [1, 5]], "int32")}
+    before = np.asarray(model(batch))
+    model.save(tmp_path / "m.keras")
+    again = keras.models.load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(np.asarray(again(batch)), before, atol=1e-6)

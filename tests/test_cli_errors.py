@@ -1,0 +1,164 @@
+"""A user's mistake gives one ``error: ...`` line on stderr and a non-zero exit, never a traceback.
+
+The recipes run as subprocesses, as a user runs them (``HYDRA_FULL_ERROR`` unset). Data errors
+must name the file and, where there is one, the line. Hydra's own compose errors (unknown key,
+wrong type, bad choice) keep Hydra's message, which names the key. Every run is tiny: the tiny
+model, one epoch of at most three steps; each subprocess still pays the TensorFlow import.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ("model=tiny", "trainer.epochs=1", "trainer.max_steps_per_epoch=3", "callbacks.tensorboard=false")
+
+
+def _env() -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in ("HYDRA_FULL_ERROR", "TF_CPP_MIN_LOG_LEVEL")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _run(recipe: str, *overrides: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, f"recipes/{recipe}.py", *overrides],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _train(tmp_path: Path, experiment: str, *overrides: str) -> subprocess.CompletedProcess:
+    return _run("train", f"experiment={experiment}", *SMOKE, *overrides, f"hydra.run.dir={tmp_path / 'run'}")
+
+
+def _assert_user_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
+    """Exit status 2 and exactly one stderr line, ``error: ...``, containing every fragment."""
+    shown = f"exit {result.returncode}\n--- stderr\n{result.stderr}\n--- stdout (tail)\n{result.stdout[-2000:]}"
+    assert result.returncode == 2, shown
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, shown
+    assert lines[0].startswith("error: "), shown
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, shown
+    for fragment in fragments:
+        assert fragment in lines[0], shown
+    return lines[0]
+
+
+def _assert_hydra_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """Hydra's compose error: non-zero exit, its message naming the key, and no traceback."""
+    shown = f"exit {result.returncode}\n--- stderr\n{result.stderr}"
+    assert result.returncode != 0, shown
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, shown
+    for fragment in fragments:
+        assert fragment in result.stderr, shown
+
+
+# --- data files ---------------------------------------------------------------------------------
+
+NER_OK = "Peter\tB-PER\nlives\tO\n\nAnna\tB-PER\n"
+
+# id: (experiment, split, file bytes, fragments of the message after "<file>")
+DATA_CASES = {
+    "wrong_column_count": ("ner_sample", "train", b"Peter\tB-PER\tx\nlives\tO\n", (":2:", "expected 3 columns")),
+    "not_utf8": ("ner_sample", "dev", b"Peter\tB-PER\nBer\xfflin\tB-LOC\n", (":2:", "UTF-8", "0xff")),
+    "empty_file": ("ner_sample", "test", b"", (": file is empty",)),
+    "tag_outside_scheme": (
+        "ner_sample", "train", NER_OK.encode() + b"M\xc3\xbcller\tX-PER\n", (":5:", "X-PER", "IOB2")
+    ),
+    "conllu_columns": ("pos_sample", "train", b"1\tHello\t_\tINTJ\n", (":1:", "10 tab-separated columns")),
+}
+
+
+def test_missing_data_file(tmp_path):
+    result = _train(tmp_path, "pos_sample", "data.train=/nonexistent.conll")
+    _assert_user_error(result, "error: /nonexistent.conll:", "file not found", "data.train")
+
+
+@pytest.mark.parametrize("case", sorted(DATA_CASES))
+def test_bad_data_file(tmp_path, case):
+    experiment, split, content, fragments = DATA_CASES[case]
+    path = tmp_path / f"{case}.txt"
+    path.write_bytes(content)
+    result = _train(tmp_path, experiment, f"data.{split}={path}")
+    line = _assert_user_error(result, f"error: {path}{fragments[0]}", *fragments[1:])
+    assert not (tmp_path / "run" / "model.keras").exists(), line  # refused before training
+
+
+# --- config values that only the framework can judge ----------------------------------------------
+
+
+def test_cudnn_breaking_setting(tmp_path):
+    result = _train(tmp_path, "ner_sample", "model.rnn.recurrent_dropout=0.2")
+    _assert_user_error(result, "error: model.rnn:", "cuDNN", "recurrent_dropout=0.2", "model.rnn.allow_non_cudnn=true")
+
+
+# --- Hydra's compose errors (no TensorFlow import: fast) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("recipe", "overrides", "fragments"),
+    [
+        ("train", ["model.rnn.unitz=3"], ["model.rnn.unitz"]),
+        ("train", ["trainer.epochs=abc"], ["trainer.epochs", "abc"]),
+        ("train", ["model.rnn.cell=rnn"], ["model.rnn.cell", "lstm", "gru"]),
+        ("train", ["data.scheme=bio"], ["data.scheme", "bio", "iob2"]),
+        ("train", ["model=nope"], ["model/nope"]),
+        ("evaluate", ["run_dir=runs/x", "split=valid"], ["split", "valid"]),
+    ],
+    ids=["unknown_key", "wrong_type", "bad_cell", "bad_scheme", "unknown_option", "bad_split"],
+)
+def test_hydra_compose_errors(tmp_path, recipe, overrides, fragments):
+    result = _run(recipe, *overrides, f"hydra.run.dir={tmp_path / 'run'}")
+    _assert_hydra_error(result, *fragments)
+    assert not (tmp_path / "run").exists()
+
+
+# --- evaluate and predict -----------------------------------------------------------------------
+
+
+def test_evaluate_and_predict_with_a_missing_run_dir(tmp_path):
+    missing = tmp_path / "no_such_run"
+    _assert_user_error(_run("evaluate", f"run_dir={missing}"), f"error: {missing}: run dir not found")
+    result = _run("predict", f"run_dir={missing}", f"input={tmp_path / 'in.txt'}", f"output={tmp_path / 'out.conll'}")
+    _assert_user_error(result, f"error: {missing}: run dir not found")
+    assert not missing.exists()  # nothing written for a mistyped run dir
+
+
+def test_evaluate_without_run_dir_or_with_a_dir_that_is_no_run(tmp_path):
+    _assert_user_error(_run("evaluate"), "error: run_dir:")
+    not_a_run = tmp_path / "not_a_run"
+    not_a_run.mkdir()
+    _assert_user_error(_run("evaluate", f"run_dir={not_a_run}"), f"error: {not_a_run / 'config.yaml'}:")
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory) -> Path:
+    """A real (tiny, three-step) NER run dir for the evaluate/predict mistakes."""
+    run_dir = tmp_path_factory.mktemp("trained") / "run"
+    result = _run("train", "experiment=ner_sample", *SMOKE, f"hydra.run.dir={run_dir}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (run_dir / "model.keras").is_file()
+    return run_dir
+
+
+def test_predict_with_a_missing_input(trained_run, tmp_path):
+    output = tmp_path / "out.conll"
+    result = _run("predict", f"run_dir={trained_run}", "input=/nonexistent.txt", f"output={output}")
+    _assert_user_error(result, "error: /nonexistent.txt:", "file not found")
+    assert not output.exists()
+
+
+def test_evaluate_a_bad_file(trained_run, tmp_path):
+    bad = tmp_path / "bad.conll"
+    bad.write_text(NER_OK + "Berlin\tB-CITY\tx\n", encoding="utf-8")
+    result = _run("evaluate", f"run_dir={trained_run}", f"file={bad}")
+    _assert_user_error(result, f"error: {bad}:5:", "expected 2 columns")

@@ -1,0 +1,413 @@
+"""End-to-end tests of tagger training: recipes on the shipped slices, resume, seeds, failures.
+
+The recipe tests run the real entry points (train, evaluate, predict) in subprocesses on the
+shipped EWT and WNUT-17 slices; the other tests call ``train_tagger`` in-process on a few dozen
+EWT sentences. Every training is tiny (a few steps), so the whole file takes about a minute.
+"""
+
+from __future__ import annotations
+
+import html.parser
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from framework.cli import plain_config
+from framework.config import register_configs
+from framework.data.readers import read_columns, read_conllu
+from framework.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "samples"
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
+TIMEOUT = 600
+
+TEST_FILES = {"pos": SAMPLES / "ud_en_ewt" / "test.conllu", "ner": SAMPLES / "wnut17" / "test.conll"}
+TRAIN_FILES = {"pos": SAMPLES / "ud_en_ewt" / "train.conllu", "ner": SAMPLES / "wnut17" / "train.conll"}
+EXPERIMENTS = {"pos": "pos_sample", "ner": "ner_sample"}
+
+
+def _read(task: str, path: Path):
+    if task == "pos":
+        return read_conllu(path)
+    return read_columns(path, word_column=0, tag_column=1, scheme="iob2", separator="\t")
+
+
+# --- recipes on the shipped slices (subprocesses) ------------------------------------------------------
+
+
+def _launch(script: str, *overrides: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "recipes" / script), *overrides],
+        cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def _wait_all(processes: dict[str, subprocess.Popen]) -> dict[str, str]:
+    """Wait for every process; fail with the tail of the output of any that did not exit 0."""
+    outputs = {name: proc.communicate(timeout=TIMEOUT)[0] for name, proc in processes.items()}
+    for name, proc in processes.items():
+        assert proc.returncode == 0, f"{name} exited {proc.returncode}:\n{outputs[name][-5000:]}"
+    return outputs
+
+
+def _conll_blocks(source: Path | str) -> list[list[list[str]]]:
+    """Sentences of a space-separated column file (or its text): field lists, a blank line between."""
+    text = source.read_text(encoding="utf-8") if isinstance(source, Path) else source
+    assert text.endswith("\n\n") and "\n\n\n" not in text, "one blank line after every sentence"
+    return [[line.split(" ") for line in block.split("\n")] for block in text.rstrip("\n").split("\n\n")]
+
+
+@pytest.fixture(scope="module")
+def recipe_runs(tmp_path_factory):
+    """Train both sample experiments (in parallel), then evaluate and predict with them.
+
+    Returns, per task: the run dir, what training wrote (metrics, predictions) before evaluate
+    touched the run dir, and the evaluate/predict outputs.
+    """
+    base = tmp_path_factory.mktemp("recipes")
+    runs = {task: base / task for task in EXPERIMENTS}
+    _wait_all({
+        task: _launch("train.py", f"experiment={experiment}", "model=tiny", "trainer.epochs=2",
+                      "trainer.max_steps_per_epoch=5", "callbacks.tensorboard=false", f"hydra.run.dir={runs[task]}")
+        for task, experiment in EXPERIMENTS.items()
+    })  # fmt: skip
+    trained = {
+        task: {
+            "metrics": json.loads((run / "metrics.json").read_text()),
+            "predictions": (run / "test.predictions.conll").read_text(encoding="utf-8"),
+        }
+        for task, run in runs.items()
+    }
+    # predict (NER only: its IOBES -> IOB2 conversion is the interesting case) tags the test words
+    words = base / "ner.input.txt"
+    words.write_text("".join(" ".join(s.words) + "\n" for s in _read("ner", TEST_FILES["ner"])), encoding="utf-8")
+    processes = {f"evaluate {task}": _launch("evaluate.py", f"run_dir={run}", "split=test") for task, run in runs.items()}
+    processes["predict ner"] = _launch("predict.py", f"run_dir={runs['ner']}", f"input={words}",
+                                       f"output={base / 'ner.tagged'}")  # fmt: skip
+    outputs = _wait_all(processes)
+    results = {task: {"run_dir": run, **trained[task], "evaluate_output": outputs[f"evaluate {task}"]}
+               for task, run in runs.items()}  # fmt: skip
+    results["ner"].update(predict_output=outputs["predict ner"], tagged=base / "ner.tagged")
+    return results
+
+
+@pytest.mark.parametrize("task", ["pos", "ner"])
+def test_recipe_writes_a_complete_run_dir(recipe_runs, task):
+    run = recipe_runs[task]
+    run_dir, metrics = run["run_dir"], run["metrics"]
+    for name in ("config.yaml", "metrics.json", "model.keras", "vocab.json", "history.json",
+                 "test.predictions.conll", "dev.predictions.conll", "report.md", "report.html"):  # fmt: skip
+        assert (run_dir / name).is_file(), name
+    assert metrics["status"] == "ok" and metrics["task"] == task
+    assert metrics["epochs"] == 2 and metrics["best_epoch"] in (1, 2)
+    for key in ("dev/accuracy", "test/accuracy"):
+        assert 0.0 <= metrics[key] <= 1.0, key
+    assert metrics["test/sentences"] == len(_read(task, TEST_FILES[task]))
+    if task == "ner":
+        for key in ("test/f1", "test/precision", "test/recall", "dev/f1"):
+            assert 0.0 <= metrics[key] <= 1.0, key
+        types = {tag[2:] for s in _read(task, TEST_FILES[task]) for tag in s.tags if tag != "O"}
+        assert {f"test/f1/{kind}" for kind in types} <= set(metrics), "one F1 per gold entity type"
+    history = json.loads((run_dir / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert all(math.isfinite(h["loss"]) for h in history)
+    headline = "dev/accuracy" if task == "pos" else "dev/f1"
+    assert metrics[f"{headline}"] == max(h[headline] for h in history)  # the best epoch's model is kept
+    config = (run_dir / "config.yaml").read_text()
+    assert "max_steps_per_epoch: 5" in config and "${" not in config, "config.yaml is resolved"
+    vocab = json.loads((run_dir / "vocab.json").read_text())
+    assert vocab["words"]["tokens"][:2] == ["<pad>", "<unk>"]
+    assert not [p for p in run_dir.rglob("*") if ".tmp" in p.name], "no temp files left behind"
+
+
+@pytest.mark.parametrize("task", ["pos", "ner"])
+def test_test_predictions_are_conlleval_input(recipe_runs, task):
+    from framework.evaluation import conlleval
+
+    blocks = _conll_blocks(recipe_runs[task]["predictions"])  # as training wrote it
+    gold_sentences = _read(task, TEST_FILES[task])
+    assert len(blocks) == len(gold_sentences)
+    for block, sentence in zip(blocks, gold_sentences):
+        assert all(len(fields) == 3 for fields in block), "word gold predicted"
+        assert tuple(f[0] for f in block) == sentence.words
+        assert tuple(f[1] for f in block) == sentence.tags, "gold tags in the corpus's own scheme"
+    gold = [[f[1] for f in b] for b in blocks]
+    pred = [[f[2] for f in b] for b in blocks]
+    train_tags = {t for s in _read(task, TRAIN_FILES[task]) for t in s.tags}
+    assert {t for p in pred for t in p} <= train_tags
+    metrics = recipe_runs[task]["metrics"]
+    correct = sum(g == p for gs, ps in zip(gold, pred) for g, p in zip(gs, ps))
+    assert metrics["test/accuracy"] == pytest.approx(correct / sum(len(g) for g in gold))
+    if task == "ner":
+        assert metrics["test/f1"] == pytest.approx(conlleval.evaluate(gold, pred).f1)
+
+
+class _ExampleWords(html.parser.HTMLParser):
+    """The text of every ``<span class="w">`` (the words of the example sentences)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.words: list[str] = []
+        self._in_word = False
+
+    def handle_starttag(self, tag, attrs):
+        self._in_word = tag == "span" and ("class", "w") in attrs
+        if self._in_word:
+            self.words.append("")
+
+    def handle_endtag(self, tag):
+        self._in_word = False
+
+    def handle_data(self, data):
+        if self._in_word:
+            self.words[-1] += data
+
+
+@pytest.mark.parametrize("task", ["pos", "ner"])
+def test_report_has_metrics_plots_and_escaped_examples(recipe_runs, task):
+    from framework.reporting.tagger_report import EXAMPLES, _pick_examples
+
+    run_dir, metrics = recipe_runs[task]["run_dir"], recipe_runs[task]["metrics"]
+    markdown = (run_dir / "report.md").read_text(encoding="utf-8")
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    headline = "accuracy" if task == "pos" else "f1"
+    for text in (markdown, page):
+        assert f"{metrics[f'test/{headline}']:.4f}" in text
+        assert f"{metrics[f'dev/{headline}']:.4f}" in text
+    assert "data:image/png;base64,iVBORw0KGgo" in page, "plots are embedded PNGs"
+    assert "<script" not in page
+    assert (run_dir / "plots" / "learning_curves.png").is_file()
+    # the example sentences, parsed back out of the HTML, are exactly the words shown
+    blocks = _conll_blocks(recipe_runs[task]["predictions"])
+    examples = [([f[0] for f in b], [f[1] for f in b], [f[2] for f in b]) for b in blocks]
+    shown = [word for words, _, _ in _pick_examples(examples, EXAMPLES) for word in words]
+    parser = _ExampleWords()
+    parser.feed(page)
+    assert [w for w in parser.words if w != "word"] == shown  # "word" is the legend
+    for word in shown:
+        if any(c in word for c in "<>&"):
+            assert html.escape(word) in page
+
+
+@pytest.mark.parametrize("task", ["pos", "ner"])
+def test_evaluate_recipe_reproduces_the_test_scores(recipe_runs, task):
+    run = recipe_runs[task]
+    after = json.loads((run["run_dir"] / "metrics.json").read_text())
+    assert after["test/accuracy"] == run["metrics"]["test/accuracy"]  # exactly, not approximately
+    if task == "ner":
+        for key in ("test/f1", "test/precision", "test/recall"):
+            assert after[key] == run["metrics"][key]
+    assert after["status"] == "ok" and after["dev/accuracy"] == run["metrics"]["dev/accuracy"]
+    assert f"test/accuracy\t{run['metrics']['test/accuracy']:.4f}" in run["evaluate_output"]
+    assert (run["run_dir"] / "test.predictions.conll").read_text(encoding="utf-8") == run["predictions"]
+
+
+def test_predict_recipe_tags_in_the_input_scheme(recipe_runs):
+    task = "ner"
+    run = recipe_runs[task]
+    sentences = _read(task, TEST_FILES[task])
+    assert f"tagged {len(sentences)} sentences" in run["predict_output"]
+    tagged = _conll_blocks(run["tagged"])
+    assert len(tagged) == len(sentences)
+    for block, sentence in zip(tagged, sentences):
+        assert all(len(fields) == 2 for fields in block), "word TAG"
+        assert tuple(f[0] for f in block) == sentence.words
+    train_tags = {t for s in _read(task, TRAIN_FILES[task]) for t in s.tags}
+    predicted = [[f[1] for f in block] for block in tagged]
+    assert {t for tags in predicted for t in tags} <= train_tags
+    vocab = json.loads((run["run_dir"] / "vocab.json").read_text())
+    assert (vocab["scheme"], vocab["train_scheme"]) == ("iob2", "iobes")
+    assert not any(t[:2] in ("S-", "E-") for tags in predicted for t in tags), "IOB2, not the IOBES trained on"
+    # the same tags as the test predictions written at training time (same model, same batches)
+    expected = [[f[2] for f in block] for block in _conll_blocks(run["predictions"])]
+    assert predicted == expected
+
+
+# --- in-process training on a few EWT sentences ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_corpus(tmp_path_factory) -> dict[str, Path]:
+    """The first sentences of the EWT slice: 48 train, 12 dev, 12 test."""
+    root = tmp_path_factory.mktemp("corpus")
+    files = {}
+    for split, count in (("train", 48), ("dev", 12), ("test", 12)):
+        blocks = (SAMPLES / "ud_en_ewt" / f"{split}.conllu").read_text(encoding="utf-8").split("\n\n")
+        files[split] = root / f"{split}.conllu"
+        files[split].write_text("\n\n".join(blocks[:count]) + "\n\n", encoding="utf-8")
+    return files
+
+
+def _config(corpus: dict[str, Path], *overrides: str):
+    """The resolved train config, composed as recipes/train.py composes it."""
+    from hydra import compose, initialize_config_dir
+
+    register_configs()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose(
+            "train",
+            overrides=[
+                f"paths.root_dir={ROOT}",
+                "~experiment",  # the experiment's model sizes would override the tiny model's
+                "data=ud_en_ewt_sample",
+                "model=tiny",
+                # the smallest graph (tracing dominates a 2-step run); the recipe runs cover chars + CRF
+                "model.head=softmax",
+                "model.chars.kind=none",
+                "model.rnn.bidirectional=false",
+                *(f"data.{split}={path}" for split, path in corpus.items()),
+                "trainer.epochs=1",
+                "trainer.batch_size=8",
+                "trainer.max_steps_per_epoch=2",
+                "trainer.verbose=0",
+                "callbacks.tensorboard=false",
+                *overrides,
+            ],
+        )
+    return plain_config(cfg)
+
+
+@pytest.fixture
+def no_report(monkeypatch):
+    """Skip the report (plots take seconds); the recipe tests cover it."""
+    import framework.reporting.tagger_report as tagger_report
+
+    monkeypatch.setattr(tagger_report, "write_tagger_report", lambda *args, **kwargs: [])
+
+
+def test_resume_after_interruption(tmp_path, tiny_corpus, monkeypatch, no_report):
+    from framework.training import checkpointing
+    from framework.training.tagger_run import train_tagger
+
+    cfg = _config(tiny_corpus, "trainer.epochs=3")
+    run_dir = tmp_path / "run"
+    original = checkpointing.DevSelection.on_epoch_end
+
+    def interrupt_after_first_epoch(self, epoch, logs=None):
+        original(self, epoch, logs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpointing.DevSelection, "on_epoch_end", interrupt_after_first_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train_tagger(cfg, run_dir)
+    monkeypatch.setattr(checkpointing.DevSelection, "on_epoch_end", original)
+
+    state = json.loads((run_dir / "train_state.json").read_text())
+    assert state["epoch"] == 1 and state["backup"] == "epoch-1.weights.h5"
+    assert (run_dir / "model.keras").is_file() and not (run_dir / "metrics.json").exists()
+    first_epoch = state["history"][0]
+
+    restored = []
+    original_restore = checkpointing.restore_backup
+
+    def spy(model, directory, saved):
+        epoch = original_restore(model, directory, saved)
+        restored.append((epoch, int(model.optimizer.iterations.numpy())))
+        return epoch
+
+    monkeypatch.setattr(checkpointing, "restore_backup", spy)
+    metrics = train_tagger(cfg, run_dir)
+
+    assert restored == [(1, 2)], "weights and optimizer state (2 steps) restored after epoch 1"
+    history = json.loads((run_dir / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert history[0] == first_epoch, "the interrupted run's epoch is kept, not retrained"
+    assert json.loads((run_dir / "train_state.json").read_text())["epoch"] == 3
+    assert [p.name for p in (run_dir / "backup").iterdir()] == ["epoch-3.weights.h5"]
+    assert metrics["status"] == "ok" and metrics["epochs"] == 3
+    assert not [p for p in run_dir.rglob(".*") if ".tmp" in p.name], "no temp files anywhere"
+
+
+def test_same_seed_same_numbers_other_seed_other_loss(tmp_path, tiny_corpus, no_report):
+    from framework.training.tagger_run import train_tagger
+
+    results = {}
+    for name, seed in (("a", 7), ("b", 7), ("c", 8)):
+        run_dir = tmp_path / name
+        metrics = train_tagger(_config(tiny_corpus, f"trainer.seed={seed}"), run_dir)
+        history = json.loads((run_dir / "history.json").read_text())
+        results[name] = (metrics["dev/accuracy"], history[0]["loss"])
+    assert results["a"] == results["b"]
+    assert results["c"][1] != results["a"][1]
+
+
+def _train_through_cli(cfg, run_dir: Path, monkeypatch):
+    """framework.cli.run_training, as recipes/train.py calls it, into ``run_dir``."""
+    from framework import cli
+
+    monkeypatch.setattr(cli, "hydra_run_dir", lambda: run_dir)
+    return cli.run_training(cfg)
+
+
+def test_nan_learning_rate_is_a_config_error(tmp_path, tiny_corpus, monkeypatch, capsys):
+    from framework.training.tagger_run import train_tagger
+
+    cfg = _config(tiny_corpus, "optimizer.learning_rate=nan")
+    assert math.isnan(cfg.optimizer.learning_rate)
+    with pytest.raises(ConfigError, match="optimizer.learning_rate must be a positive number, got nan"):
+        train_tagger(cfg, tmp_path / "direct")
+    # through the recipe's entry point: one error line, exit status 2, no "failed" metrics
+    run_dir = tmp_path / "cli"
+    with pytest.raises(SystemExit) as info:
+        _train_through_cli(cfg, run_dir, monkeypatch)
+    assert info.value.code == 2
+    assert "error: optimizer.learning_rate must be a positive number" in capsys.readouterr().err
+    assert not (run_dir / "metrics.json").exists()
+
+
+def test_diverging_run_records_failed_status(tmp_path, tiny_corpus, monkeypatch):
+    from framework.models.tagger import SequenceTagger
+
+    original = SequenceTagger.compute_loss
+
+    def exploding_loss(self, *args, **kwargs):
+        return original(self, *args, **kwargs) * float("nan")
+
+    monkeypatch.setattr(SequenceTagger, "compute_loss", exploding_loss)
+    run_dir = tmp_path / "run"
+    with pytest.raises(FloatingPointError, match="training diverged"):
+        _train_through_cli(_config(tiny_corpus, "trainer.epochs=2"), run_dir, monkeypatch)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "failed"
+    assert metrics["error"].startswith("FloatingPointError: training diverged: loss is nan")
+    assert "Traceback" in metrics["traceback"]
+    state = json.loads((run_dir / "train_state.json").read_text())
+    assert state["epoch"] == 1, "TerminateOnNaN stopped the run in its first epoch"
+
+
+def test_predict_file_converts_iobes_predictions_to_iob2(recipe_runs, tmp_path, monkeypatch):
+    """A barely trained model tags everything O, so feed predict_file IOBES tags to convert."""
+    from framework import tagging_tasks
+
+    run_dir = recipe_runs["ner"]["run_dir"]
+    tags = set(json.loads((run_dir / "vocab.json").read_text())["tags"]["tokens"])
+    kind = sorted(t[2:] for t in tags if t.startswith("S-") and {f"B-{t[2:]}", f"E-{t[2:]}"} <= tags)[0]
+    iobes = [["O", f"S-{kind}", "O", f"B-{kind}", f"E-{kind}"], [f"B-{kind}", f"I-{kind}", f"E-{kind}"]]
+    seen = []
+
+    def fake_predict_tags(model, vocabs, sentences, batch_size):
+        seen.append(vocabs.train_scheme)
+        return [list(t) for t in iobes]
+
+    def run_without_model(directory):
+        from framework.data.vocab import TaggerVocabs
+        from framework.run_loading import TrainedRun
+
+        return TrainedRun(Path(directory), None, TaggerVocabs.load(Path(directory) / "vocab.json"), None)
+
+    monkeypatch.setattr(tagging_tasks, "predict_tags", fake_predict_tags)
+    monkeypatch.setattr(tagging_tasks, "load_run", run_without_model)  # loading the model takes seconds
+    source, output = tmp_path / "in.txt", tmp_path / "out.txt"
+    source.write_text("Visit Paris with Ann Lee\n\n  New  York City \n", encoding="utf-8")  # blank line skipped
+    assert tagging_tasks.predict_file(str(run_dir), str(source), str(output)) == 2
+    assert seen == ["iobes"]
+    assert output.read_text(encoding="utf-8") == (
+        f"Visit O\nParis B-{kind}\nwith O\nAnn B-{kind}\nLee I-{kind}\n\n"
+        f"New B-{kind}\nYork I-{kind}\nCity I-{kind}\n\n"
+    )
