@@ -49,6 +49,12 @@ def first_lines(text: str, count: int) -> str:
 LINE_SLICES = {
     # SMS Spam Collection v.1 (free to use with citation): label<TAB>text; 1,000 messages.
     "sms_spam": {"SMSSpamCollection": ("sms_spam.tsv", 1000)},
+    # Multi30k task 1 (research use, cite Elliott et al. 2016): aligned en/de lines.
+    "multi30k": {
+        "train.en": ("train.en", 3000), "train.de": ("train.de", 3000),
+        "val.en": ("val.en", 200), "val.de": ("val.de", 200),
+        "test_2016_flickr.en": ("test.en", 200), "test_2016_flickr.de": ("test.de", 200),
+    },
     # Edgar Allan Poe (public domain): the whole file.
     "poetry": {"edgar_allan_poe.txt": ("edgar_allan_poe.txt", 10**6)},
 }
