@@ -9,7 +9,6 @@ and scored on dev and test.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from framework.io import atomic_write_json
 from framework.models.classifier import build_classifier
 from framework.models.cudnn import log_kernels
 from framework.training import checkpointing
+from framework.training.fitting import fit_with_selection
 from framework.training.distribution import make_strategy
 from framework.training.optimizers import build_optimizer
 from framework.training.seeding import set_seeds
@@ -108,8 +108,6 @@ def train_classifier(cfg: Any, run_dir: Path) -> dict[str, Any]:
         model = _build_model(cfg, encoder, padding["batches"])
     model.predict_on_batch(next(iter(dataset))[0])  # build all weights before any restore
     kernels = log_kernels(model)
-    state = checkpointing.read_state(run_dir)
-    initial_epoch = checkpointing.restore_backup(model, run_dir, state) if state else 0
     dev_gold = encoder.label_ids([e.label for e in corpus.dev])
     dev_texts = [e.text for e in corpus.dev]
 
@@ -118,36 +116,8 @@ def train_classifier(cfg: Any, run_dir: Path) -> dict[str, Any]:
         scores = score_classification(dev_gold, probs, encoder, "dev", bootstrap=0).metrics
         return {key: value for key, value in scores.items() if isinstance(value, float)}
 
-    limit = cfg.trainer.time_limit_minutes
-    selection = checkpointing.DevSelection(
-        run_dir, evaluate_dev, f"dev/{cfg.data.monitor}", patience=cfg.trainer.early_stopping_patience, state=state,
-        backup=cfg.callbacks.backup_every_epoch, time_limit_seconds=limit * 60 if limit else None, mode="max",
-    )  # fmt: skip
-    callbacks = [selection, keras.callbacks.TerminateOnNaN()]
-    if cfg.callbacks.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
-    start = time.perf_counter()
-    if initial_epoch < cfg.trainer.epochs and not _stopped_early(state, cfg):
-        model.fit(dataset, epochs=cfg.trainer.epochs, initial_epoch=initial_epoch, callbacks=callbacks,
-                  verbose=_verbosity(cfg.trainer.verbose), shuffle=False)  # fmt: skip
-    wall = time.perf_counter() - start
-    last_loss = selection.history[-1].get("loss", 0.0) if selection.history else 0.0
-    if model.stop_training and not np.isfinite(last_loss):
-        raise FloatingPointError(f"training diverged: loss is {last_loss}")
+    selection, wall = fit_with_selection(model, dataset, cfg, run_dir, evaluate_dev, f"dev/{cfg.data.monitor}")
     return _finish(cfg, run_dir, corpus, encoder, selection, padding, kernels, wall)
-
-
-def _stopped_early(state: dict | None, cfg: Any) -> bool:
-    """Whether an interrupted run had already stopped (early stopping or time limit)."""
-    patience = cfg.trainer.early_stopping_patience
-    return bool(state and ((patience and state["wait"] >= patience) or state.get("time_limit_reached")))
-
-
-def _verbosity(value: str) -> int:
-    """Keras fit verbosity: a progress bar on a terminal, one line per epoch in a log file."""
-    if value == "auto":
-        return 1 if sys.stdout.isatty() else 2
-    return int(value)
 
 
 def score_split(model, encoder: TextEncoder, examples, split: str, path: Path, batch_size: int):

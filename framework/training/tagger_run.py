@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from framework.models.build import build_tagger
 from framework.models.cudnn import log_kernels
 from framework.training import checkpointing
 from framework.training.distribution import make_strategy
+from framework.training.fitting import fit_with_selection
 from framework.training.optimizers import build_optimizer
 from framework.training.seeding import set_seeds
 from framework.training.tagger_outputs import write_split_outputs
@@ -88,27 +87,9 @@ def train_tagger(cfg: Any, run_dir: Path) -> dict[str, Any]:
     model.predict_on_batch(next(iter(dataset))[0])  # build all weights before any restore
     kernels = log_kernels(model)
     monitor = f"dev/{headline_metric(cfg.data.task)}"
-    state = checkpointing.read_state(run_dir)
-    initial_epoch = checkpointing.restore_backup(model, run_dir, state) if state else 0
-    selection = checkpointing.DevSelection(
-        run_dir,
-        lambda m: _dev_metrics(m, vocabs, corpus, cfg),
-        monitor,
-        patience=cfg.trainer.early_stopping_patience,
-        state=state,
-        backup=cfg.callbacks.backup_every_epoch,
-        time_limit_seconds=cfg.trainer.time_limit_minutes * 60 if cfg.trainer.time_limit_minutes else None,
+    selection, wall = fit_with_selection(
+        model, dataset, cfg, run_dir, lambda m: _dev_metrics(m, vocabs, corpus, cfg), monitor
     )
-    callbacks = [selection, keras.callbacks.TerminateOnNaN()]
-    if cfg.callbacks.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
-    start = time.perf_counter()
-    if initial_epoch < cfg.trainer.epochs and not _stopped_early(state, cfg):
-        model.fit(dataset, epochs=cfg.trainer.epochs, initial_epoch=initial_epoch, callbacks=callbacks,
-                  verbose=_verbosity(cfg.trainer.verbose), shuffle=False)  # fmt: skip
-    wall = time.perf_counter() - start
-    if model.stop_training and selection.history and not _finite(selection.history[-1].get("loss", 0.0)):
-        raise FloatingPointError(f"training diverged: loss is {selection.history[-1].get('loss')}")
     return _finish(cfg, run_dir, corpus, vocabs, selection, padding, kernels, wall)
 
 
@@ -118,23 +99,6 @@ def _dev_metrics(model, vocabs: TaggerVocabs, corpus: TaggingCorpus, cfg: Any) -
     gold = to_input_scheme(gold, corpus.train_scheme, corpus.scheme)
     predicted = to_input_scheme(predicted, corpus.train_scheme, corpus.scheme)
     return score_tagging(gold, predicted, cfg.data.task, "dev", bootstrap=0).metrics
-
-
-def _finite(value: float) -> bool:
-    return value == value and abs(value) != float("inf")
-
-
-def _stopped_early(state: dict | None, cfg: Any) -> bool:
-    """Whether an interrupted run had already stopped (early stopping or time limit)."""
-    patience = cfg.trainer.early_stopping_patience
-    return bool(state and ((patience and state["wait"] >= patience) or state.get("time_limit_reached")))
-
-
-def _verbosity(value: str) -> int:
-    """Keras fit verbosity: a progress bar on a terminal, one line per epoch in a log file."""
-    if value == "auto":
-        return 1 if sys.stdout.isatty() else 2
-    return int(value)
 
 
 def _finish(cfg, run_dir, corpus, vocabs, selection, padding, kernels, wall) -> dict[str, Any]:
