@@ -6,8 +6,6 @@ CoNLL-2003 data) with tensorflow-datasets' own ConllDatasetBuilder and prepared 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from omegaconf import OmegaConf
 

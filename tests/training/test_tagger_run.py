@@ -87,7 +87,8 @@ def recipe_runs(tmp_path_factory):
     # predict (NER only: its IOBES -> IOB2 conversion is the interesting case) tags the test words
     words = base / "ner.input.txt"
     words.write_text("".join(" ".join(s.words) + "\n" for s in _read("ner", TEST_FILES["ner"])), encoding="utf-8")
-    processes = {f"evaluate {task}": _launch("evaluate.py", f"run_dir={run}", "split=test") for task, run in runs.items()}
+    processes = {f"evaluate {task}": _launch("evaluate.py", f"run_dir={run}", "split=test")
+                 for task, run in runs.items()}  # fmt: skip
     processes["predict ner"] = _launch("predict.py", f"run_dir={runs['ner']}", f"input={words}",
                                        f"output={base / 'ner.tagged'}")  # fmt: skip
     outputs = _wait_all(processes)
@@ -330,7 +331,7 @@ def test_same_seed_same_numbers_other_seed_other_loss(tmp_path, tiny_corpus, no_
     results = {}
     for name, seed in (("a", 7), ("b", 7), ("c", 8)):
         run_dir = tmp_path / name
-        metrics = train_tagger(_config(tiny_corpus, f"trainer.seed={seed}"), run_dir)
+        metrics = train_tagger(_config(tiny_corpus, f"trainer.seed={seed}", "trainer.max_steps_per_epoch=1"), run_dir)
         history = json.loads((run_dir / "history.json").read_text())
         results[name] = (metrics["dev/accuracy"], history[0]["loss"])
     assert results["a"] == results["b"]
