@@ -188,6 +188,7 @@ class TrainConfig:
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     callbacks: CallbacksConfig = field(default_factory=CallbacksConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
+    decode: DecodeConfig = field(default_factory=lambda: DecodeConfig())  # translators: test-set search
 
 
 @dataclass
@@ -198,6 +199,7 @@ class EvaluateConfig:
     split: Split = Split.test  # train | dev | test
     file: Optional[str] = None  # score another file in the run's data format instead
     batch_size: int = 128
+    decode: DecodeOverrides = field(default_factory=lambda: DecodeOverrides())  # translators
 
 
 @dataclass
@@ -224,6 +226,17 @@ class DecodeConfig:
 
 
 @dataclass
+class DecodeOverrides:
+    """``decode.*`` of evaluate/predict: a value left unset (null) is the run's own setting."""
+
+    strategy: Optional[DecodeStrategy] = None
+    beam_size: Optional[int] = None
+    length_penalty: Optional[float] = None
+    max_length_ratio: Optional[float] = None
+    nbest: Optional[int] = None
+
+
+@dataclass
 class PredictConfig:
     """The root config of ``recipes/predict.py``: apply a trained run to new input."""
 
@@ -233,7 +246,55 @@ class PredictConfig:
     prompt: Optional[str] = None  # generators: the text to continue ("" = from nothing)
     batch_size: int = 128
     generate: GenerateConfig = field(default_factory=GenerateConfig)
-    decode: DecodeConfig = field(default_factory=DecodeConfig)
+    decode: DecodeOverrides = field(default_factory=lambda: DecodeOverrides())  # translators
+
+
+@dataclass
+class ReportConfig:
+    """The root config of ``recipes/report.py``: report a sweep dir's trials."""
+
+    sweep_dir: str = MISSING
+
+
+@dataclass
+class CompareConfig:
+    """The root config of ``recipes/compare.py``: runs side by side.
+
+    ``output_dir`` defaults to ``<first run dir>/compare``; ``bootstrap`` is the number of
+    resamples of the paired significance test (translators).
+    """
+
+    run_dirs: list[str] = MISSING
+    output_dir: Optional[str] = None
+    bootstrap: int = 1000
+    examples: int = 10  # translators: sentences where the systems differ most
+    seed: int = 12345
+
+
+@dataclass
+class BenchmarkShapes:
+    """Fixed shapes of recipes/benchmark.py (``benchmark.*`` on the command line)."""
+
+    batch_size: int = 64
+    seq_len: int = 40
+    units: int = 256
+    embed_dim: int = 128
+    layers: int = 2
+    cell: Cell = Cell.lstm
+    vocab_size: int = 10000
+    num_tags: int = 20
+    steps: int = 10
+    warmup: int = 3
+    decode_sentences: int = 64
+    beam_size: int = 5
+    matmul_size: int = 2048
+
+
+@dataclass
+class BenchmarkConfig:
+    """The root config of ``recipes/benchmark.py``."""
+
+    benchmark: BenchmarkShapes = field(default_factory=BenchmarkShapes)
 
 
 def register_configs() -> None:
@@ -242,9 +303,14 @@ def register_configs() -> None:
     store.store(name="train_schema", node=TrainConfig)
     store.store(name="evaluate_schema", node=EvaluateConfig)
     store.store(name="predict_schema", node=PredictConfig)
+    store.store(name="benchmark_schema", node=BenchmarkConfig)
+    store.store(name="report_schema", node=ReportConfig)
+    store.store(name="compare_schema", node=CompareConfig)
     store.store(group="data", name="tagging_schema", node=TaggingDataConfig)
     store.store(group="model", name="tagger_schema", node=TaggerModelConfig)
     from framework.schemas import classification  # here, not at the top: it imports this module
     classification.register(store)
     from framework.schemas import language_model  # here, not at the top: it imports this module
     language_model.register(store)
+    from framework.schemas import translation  # here, not at the top: it imports this module
+    translation.register(store)

@@ -1,17 +1,16 @@
 """Train a language model into a run dir: text, vocabulary, model, fit on dev perplexity, samples, report.
 
-Model selection keeps the epoch with the lowest dev perplexity (``DevSelection`` in mode "min"),
-with early stopping, a training-time limit, per-epoch backups for resume, and the best model in
-``model.keras``. After training, ``samples.txt`` holds generations at several temperatures from
-fixed seeds, so two runs can be compared by reading them.
+Model selection keeps the epoch with the lowest dev perplexity (the shared fit loop of
+``framework.training.fitting`` with ``DevSelection`` in mode "min"), with early stopping, a
+training-time limit, per-epoch backups for resume, and the best model in ``model.keras``.
+After training, ``samples.txt`` holds generations at several temperatures from fixed seeds, so
+two runs can be compared by reading them.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from framework.models.cudnn import log_kernels
 from framework.models.language_model import build_language_model
 from framework.training import checkpointing
 from framework.training.distribution import make_strategy
+from framework.training.fitting import fit_with_selection
 from framework.training.optimizers import build_optimizer
 from framework.training.seeding import set_seeds
 
@@ -72,45 +72,12 @@ def train_language_model(cfg: Any, run_dir: Path) -> dict[str, Any]:
                       jit_compile=cfg.trainer.jit_compile, steps_per_execution=cfg.trainer.steps_per_execution)  # fmt: skip
     model.predict_on_batch(next(iter(dataset))[0])  # build all weights before any restore
     kernels = log_kernels(model)
-    state = checkpointing.read_state(run_dir)
-    initial_epoch = checkpointing.restore_backup(model, run_dir, state) if state else 0
-    selection = checkpointing.DevSelection(
-        run_dir,
-        lambda m: perplexity_metrics(m, streams["dev"], "dev"),
-        MONITOR,
-        patience=cfg.trainer.early_stopping_patience,
-        state=state,
-        backup=cfg.callbacks.backup_every_epoch,
-        time_limit_seconds=cfg.trainer.time_limit_minutes * 60 if cfg.trainer.time_limit_minutes else None,
-        mode="min",
+    selection, wall = fit_with_selection(
+        model, dataset, cfg, run_dir, lambda m: perplexity_metrics(m, streams["dev"], "dev"), MONITOR, mode="min"
     )
-    callbacks = [selection, keras.callbacks.TerminateOnNaN()]
-    if cfg.callbacks.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
-    start = time.perf_counter()
-    if initial_epoch < cfg.trainer.epochs and not _stopped_early(state, cfg):
-        model.fit(dataset, epochs=cfg.trainer.epochs, initial_epoch=initial_epoch, callbacks=callbacks,
-                  verbose=_verbosity(cfg.trainer.verbose), shuffle=False)  # fmt: skip
-    wall = time.perf_counter() - start
-    if not (run_dir / checkpointing.BEST_MODEL).is_file():
-        last = selection.history[-1] if selection.history else {}
-        raise FloatingPointError(f"training diverged: no finite dev perplexity (last epoch: {last})")
     stats = corpus_stats(vocab, streams, {s: getattr(corpus, s) for s in streams})
     stats["dev/source"] = corpus.dev_source
     return _finish(cfg, run_dir, vocab, streams, selection, stats, kernels, (wall, epoch_tokens))
-
-
-def _stopped_early(state: dict | None, cfg: Any) -> bool:
-    """Whether an interrupted run had already stopped (early stopping or time limit)."""
-    patience = cfg.trainer.early_stopping_patience
-    return bool(state and ((patience and state["wait"] >= patience) or state.get("time_limit_reached")))
-
-
-def _verbosity(value: str) -> int:
-    """Keras fit verbosity: a progress bar on a terminal, one line per epoch in a log file."""
-    if value == "auto":
-        return 1 if sys.stdout.isatty() else 2
-    return int(value)
 
 
 def training_samples(model, vocab: LMVocab, samples_cfg: Any) -> list[Generation]:

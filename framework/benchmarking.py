@@ -1,0 +1,191 @@
+"""Speed benchmark: our models vs plain Keras at fixed shapes, side by side in one process.
+
+Backend-agnostic (numpy inputs, no tf.data), so ``KERAS_BACKEND=torch`` measures the same models
+on a machine with PyTorch but no TensorFlow. Every figure is measured here, in this run.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+
+from framework.environment import describe_environment
+from framework.inference.search import Searcher
+from framework.models.bridge import Bridge
+from framework.models.cudnn import kernel_report
+from framework.models.decoder import RNNDecoder
+from framework.models.encoder import RNNEncoder
+from framework.models.rnn_stack import RecurrentStack
+from framework.models.seq2seq import Seq2Seq
+from framework.models.tagger import SequenceTagger
+
+
+def _block(result: Any) -> None:
+    """Wait for an asynchronous backend result by copying it to host memory."""
+    if not isinstance(result, (dict, list, tuple, float, int, np.ndarray, np.generic)):
+        keras.ops.convert_to_numpy(result)
+
+
+def timed(function: Callable[[], Any], steps: int, warmup: int) -> float:
+    """Seconds per call of ``function``, after ``warmup`` untimed calls (tracing, caches)."""
+    for _ in range(warmup):
+        _block(function())
+    start = time.perf_counter()
+    for _ in range(steps):
+        _block(function())
+    return (time.perf_counter() - start) / steps
+
+
+def matmul_flops_per_second(size: int = 2048, repeats: int = 5) -> float:
+    """The machine's fp32 matrix-multiply rate, from a large square matmul on the active backend."""
+    a = keras.ops.convert_to_tensor(np.random.default_rng(0).random((size, size), dtype="float32"))
+    seconds = timed(lambda: keras.ops.matmul(a, a), repeats, 2)
+    return 2.0 * size**3 / seconds
+
+
+def lstm_flops_per_word(input_dim: int, units: int, layers: int, bidirectional: bool, cell: str = "lstm") -> float:
+    """FLOPs of the recurrent math per word for training (forward + backward = 3x forward).
+
+    Per layer and direction: input projection 2*in*G*U and recurrent matmul 2*U*G*U, with G = 4
+    gates for an LSTM and 3 for a GRU; layers above the first read 2U (bidirectional) or U inputs.
+    """
+    gates = 4 if cell == "lstm" else 3
+    directions = 2 if bidirectional else 1
+    total, width = 0.0, input_dim
+    for _ in range(layers):
+        total += directions * (2 * width * gates * units + 2 * units * gates * units)
+        width = units * directions
+    return 3.0 * total
+
+
+def _tagger(b: Any, cell: str) -> keras.Model:
+    encoder = RecurrentStack(cell=cell, units=b.units, num_layers=b.layers, bidirectional=True, dropout=0.0,
+                             name="encoder")  # fmt: skip
+    model = SequenceTagger(b.vocab_size, 64, b.num_tags, word_dim=b.embed_dim, char_kind="none",
+                           encoder=encoder.get_config(), embedding_dropout=0.0, head="softmax")  # fmt: skip
+    model.compile(optimizer="adam")
+    return model
+
+
+def _plain_tagger(b: Any, cell: str) -> keras.Model:
+    """The same network with stock Keras layers, no framework code."""
+    layer = keras.layers.LSTM if cell == "lstm" else keras.layers.GRU
+    inputs = keras.Input((None,), dtype="int32")
+    x = keras.layers.Embedding(b.vocab_size, b.embed_dim, mask_zero=True)(inputs)
+    for _ in range(b.layers):
+        x = keras.layers.Bidirectional(layer(b.units, return_sequences=True))(x)
+    model = keras.Model(inputs, keras.layers.Dense(b.num_tags)(x))
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def benchmark_tagger(b: Any, cell: str = "lstm") -> dict[str, Any]:
+    """Training and inference words/s of our tagger and of the plain Keras one, same shapes."""
+    rng = np.random.default_rng(0)
+    words = rng.integers(2, b.vocab_size, (b.batch_size, b.seq_len)).astype("int32")
+    tags = rng.integers(0, b.num_tags, (b.batch_size, b.seq_len)).astype("int32")
+    ours, plain = _tagger(b, cell), _plain_tagger(b, cell)
+    x = {"words": words, "chars": np.zeros((b.batch_size, b.seq_len, 1), "int32")}
+    per_batch = b.batch_size * b.seq_len
+    train_ours = timed(lambda: ours.train_on_batch(x, tags), b.steps, b.warmup)
+    train_plain = timed(lambda: plain.train_on_batch(words, tags), b.steps, b.warmup)
+    infer_ours = timed(lambda: ours.predict_on_batch(x), b.steps, b.warmup)
+    flops = lstm_flops_per_word(b.embed_dim, b.units, b.layers, True, cell)
+    return {
+        "train_words_per_second": per_batch / train_ours,
+        "plain_keras_train_words_per_second": per_batch / train_plain,
+        "speedup_vs_plain_keras": train_plain / train_ours,
+        "inference_words_per_second": per_batch / infer_ours,
+        "recurrent_flops_per_word": flops,
+        "achieved_flops_per_second": flops * per_batch / train_ours,
+        "kernels": kernel_report(ours),
+    }
+
+
+def _translator(b: Any, attention: str | None) -> Seq2Seq:
+    encoder = RNNEncoder(b.vocab_size, b.embed_dim, "lstm", b.units, b.layers, True, 0.0, name="encoder")
+    bridge = Bridge("concat_dense", "lstm", b.layers, b.layers, True, b.units, b.units, name="bridge")
+    decoder = RNNDecoder(b.vocab_size, b.embed_dim, "lstm", b.units, b.layers, 0.0, attention, 2 * b.units,
+                         name="decoder")  # fmt: skip
+    model = Seq2Seq(encoder.get_config(), bridge.get_config(), decoder.get_config(), label_smoothing=0.1)
+    model.compile(optimizer="adam")
+    return model
+
+
+def benchmark_translator(b: Any, attention: str | None) -> dict[str, Any]:
+    """Teacher-forced training tokens/s and greedy / beam decoding sentences/s of a translator."""
+    rng = np.random.default_rng(1)
+    source = rng.integers(3, b.vocab_size, (b.batch_size, b.seq_len)).astype("int32")
+    target = rng.integers(3, b.vocab_size, (b.batch_size, b.seq_len + 1)).astype("int32")
+    target[:, 0] = 1
+    model = _translator(b, attention)
+    batch = {"source": source, "target_in": target[:, :-1]}
+    train = timed(lambda: model.train_on_batch(batch, target[:, 1:]), b.steps, b.warmup)
+    searcher = Searcher(model)
+    sentences = source[: b.decode_sentences]
+    ratio = 1.0  # an untrained model rarely emits EOS: every output runs to the source length
+    searcher.greedy(sentences, ratio)  # warm-up: trace the step for these shapes
+    start = time.perf_counter()
+    greedy = searcher.greedy(sentences, ratio)
+    greedy_seconds = time.perf_counter() - start
+    searcher.beam(sentences, b.beam_size, 1.0, ratio)
+    start = time.perf_counter()
+    searcher.beam(sentences, b.beam_size, 1.0, ratio)
+    beam_seconds = time.perf_counter() - start
+    return {
+        "train_tokens_per_second": b.batch_size * b.seq_len / train,
+        "greedy_sentences_per_second": len(sentences) / greedy_seconds,
+        "greedy_words_per_second": sum(len(h.tokens) for h in greedy) / greedy_seconds,
+        f"beam{b.beam_size}_sentences_per_second": len(sentences) / beam_seconds,
+        "kernels": kernel_report(model),
+    }
+
+
+def peak_memory_bytes() -> dict[str, int]:
+    """Peak host memory of this process, and peak accelerator memory where the backend reports it."""
+    peaks = {"host_peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+    if keras.backend.backend() == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            peaks["gpu_peak_bytes"] = int(torch.cuda.max_memory_allocated())
+    elif keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if tf.config.list_logical_devices("GPU"):
+            peaks["gpu_peak_bytes"] = int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
+    return peaks
+
+
+def run_benchmark(b: Any) -> dict[str, Any]:
+    """All measurements of one benchmark run, as written to benchmark.json."""
+    keras.utils.set_random_seed(0)
+    matmul = matmul_flops_per_second(b.matmul_size)
+    tagger = benchmark_tagger(b, b.cell)
+    tagger["flops_fraction_of_matmul"] = tagger["achieved_flops_per_second"] / matmul
+    return {
+        "shapes": {key: b[key] for key in b},
+        "matmul_fp32_flops_per_second": matmul,
+        "tagger": tagger,
+        "translator": benchmark_translator(b, None),
+        "translator_attention": benchmark_translator(b, "general"),
+        "memory": peak_memory_bytes(),
+        "environment": describe_environment(),
+    }
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """The headline figures as an aligned text table."""
+    rows = [("matmul fp32 GFLOP/s", result["matmul_fp32_flops_per_second"] / 1e9)]
+    for section in ("tagger", "translator", "translator_attention"):
+        for key, value in result[section].items():
+            if isinstance(value, float):
+                rows.append((f"{section}.{key}", value))
+    rows.append(("host peak RSS MiB", result["memory"]["host_peak_rss_bytes"] / 2**20))
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name:<{width}}  {value:>14,.3f}" for name, value in rows)

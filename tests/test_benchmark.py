@@ -1,0 +1,50 @@
+"""The benchmark's figures exist and are consistent (shape, not speed: speed is never unit-tested)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from framework.benchmarking import format_table, lstm_flops_per_word, run_benchmark
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = {"batch_size": 4, "seq_len": 6, "units": 8, "embed_dim": 8, "layers": 1, "cell": "lstm", "vocab_size": 50,
+        "num_tags": 5, "steps": 1, "warmup": 1, "decode_sentences": 3, "beam_size": 2, "matmul_size": 32}
+
+
+def test_flops_count_by_hand():
+    # One BiLSTM layer, in=3, U=2: per direction 2*3*4*2 + 2*2*4*2 = 48 + 32 = 80; x2 directions; x3 train.
+    assert lstm_flops_per_word(3, 2, 1, True) == 3 * 2 * 80
+    # Second layer reads 2U = 4 inputs: 2*4*4*2 + 32 = 96 per direction.
+    assert lstm_flops_per_word(3, 2, 2, True) == 3 * 2 * (80 + 96)
+    assert lstm_flops_per_word(3, 2, 1, False, "gru") == 3 * (2 * 3 * 3 * 2 + 2 * 2 * 3 * 2)
+
+
+def test_run_benchmark_reports_every_figure():
+    result = run_benchmark(OmegaConf.create(TINY))
+    tagger = result["tagger"]
+    for key in ("train_words_per_second", "plain_keras_train_words_per_second", "speedup_vs_plain_keras",
+                "inference_words_per_second", "achieved_flops_per_second", "flops_fraction_of_matmul"):
+        assert tagger[key] > 0, key
+    assert tagger["speedup_vs_plain_keras"] == pytest.approx(
+        tagger["train_words_per_second"] / tagger["plain_keras_train_words_per_second"])
+    assert all(kernel.startswith(("cuDNN", "generic")) for kernel in tagger["kernels"].values())
+    for section in ("translator", "translator_attention"):
+        assert result[section]["greedy_sentences_per_second"] > 0
+        assert result[section]["beam2_sentences_per_second"] > 0
+    assert result["memory"]["host_peak_rss_bytes"] > 0
+    assert "keras" in result["environment"]
+    assert "tagger.speedup_vs_plain_keras" in format_table(result)
+
+
+def test_benchmark_recipe_writes_json(tmp_path):
+    overrides = [f"benchmark.{key}={value}" for key, value in TINY.items()]
+    done = subprocess.run([sys.executable, "recipes/benchmark.py", *overrides, f"hydra.run.dir={tmp_path}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = json.loads((tmp_path / "benchmark.json").read_text())
+    assert data["shapes"]["seq_len"] == 6
+    assert "speedup_vs_plain_keras" in done.stdout
