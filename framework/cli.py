@@ -88,41 +88,95 @@ def user_errors() -> Iterator[None]:
         raise SystemExit(2) from None
 
 
-def record_failure(run_dir: Path, err: BaseException) -> None:
-    """Write ``metrics.json`` with status failed and the error, so sweeps and users see why."""
-    metrics_path = run_dir / "metrics.json"
-    atomic_write_json(
-        metrics_path,
-        {
-            "status": "failed",
-            "error": f"{type(err).__name__}: {err}",
-            "traceback": traceback.format_exc(limit=20),
-        },
-    )
+def record_failure(run_dir: Path, err: BaseException, **extra: Any) -> None:
+    """Write ``metrics.json`` with status failed and the error, so sweeps and users see why.
+
+    ``extra`` adds keys (``objective_direction``, or ``status="pruned"``) so a sweep report
+    can rank the trial without knowing how it ended.
+    """
+    record = {
+        "status": "failed",
+        "error": f"{type(err).__name__}: {err}",
+        "traceback": traceback.format_exc(limit=20),
+    }
+    record.update(extra)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(run_dir / "metrics.json", record)
 
 
-def run_training(cfg: DictConfig) -> Any:
-    """Resolve the config, save it, and train its task into Hydra's run dir; returns the objective."""
+def in_multirun() -> bool:
+    """Whether this job is one trial of a Hydra multirun (``-m``) rather than a single run."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def _train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    """Resolve, save the config, and train; a non-user error is recorded in metrics.json."""
     from framework.tasks import task_function
 
-    run_dir = hydra_run_dir()
-    with user_errors():
-        settings = plain_config(cfg)
-        import_backend_quietly()
-        train = task_function(settings.task, "train")
-        run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(settings))
-        try:
-            metrics = train(settings, run_dir)
-        except UserError:
-            raise
-        except Exception as err:
-            record_failure(run_dir, err)
-            raise
+    settings = plain_config(cfg)
+    import_backend_quietly()
+    train = task_function(settings.task, "train")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(settings))
+    try:
+        return train(settings, run_dir)
+    except UserError:
+        raise
+    except Exception as err:
+        record_failure(run_dir, err)
+        raise
+
+
+def _log_headline(run_dir: Path, metrics: dict[str, Any]) -> None:
     log.info("run dir: %s", run_dir)
     headline = {k: v for k, v in metrics.items() if k.startswith("test/") and k.count("/") == 1}
     log.info("%s", ", ".join(f"{k}={v:.4f}" for k, v in headline.items() if isinstance(v, float)))
-    return metrics.get("objective")
+
+
+def run_training(cfg: DictConfig) -> Any:
+    """Resolve the config, save it, and train its task into Hydra's run dir; returns the objective.
+
+    A single run fails loudly (a one-line error or a traceback, non-zero exit). A trial of a
+    multirun never raises: one bad combination (NaN learning rate, divergence, a value the
+    model cannot take) must not throw away the rest of a sweep, so the failure is written to
+    the trial's ``metrics.json`` and the worst value for the objective's direction is returned.
+    """
+    run_dir = hydra_run_dir()
+    if not in_multirun():
+        with user_errors():
+            metrics = _train(cfg, run_dir)
+        _log_headline(run_dir, metrics)
+        return metrics.get("objective")
+    return _run_trial(cfg, run_dir)
+
+
+def _run_trial(cfg: DictConfig, run_dir: Path) -> Any:
+    """One multirun trial: train, or record why it failed and return the worst objective."""
+    from framework.sweeps.objective import is_failure_value, task_direction, worst_value
+
+    direction = task_direction(OmegaConf.select(cfg, "task", default=None))
+    try:
+        if "keras" in sys.modules:  # trials share a process: drop the previous trial's graph state
+            import keras
+
+            keras.backend.clear_session()
+        metrics = _train(cfg, run_dir)
+    except Exception as err:  # noqa: BLE001 - any failure of one trial is that trial's result
+        status = "pruned" if type(err).__name__ == "TrialPruned" else "failed"
+        (log.info if status == "pruned" else log.error)("trial %s %s: %s: %s", run_dir.name, status,
+                                                         type(err).__name__, err)  # fmt: skip
+        record_failure(run_dir, err, status=status, objective_direction=direction)
+        if status == "pruned":
+            raise  # the Optuna sweeper marks the trial as pruned
+        return worst_value(direction)
+    _log_headline(run_dir, metrics)
+    objective = metrics.get("objective")
+    if is_failure_value(objective):
+        return worst_value(metrics.get("objective_direction", direction))
+    return objective
 
 
 def load_run_config(run_dir: str | Path) -> DictConfig:

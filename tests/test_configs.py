@@ -109,7 +109,8 @@ def test_data_options_name_their_source(option):
     if data.get("source") == "tfds":
         assert data["tfds_name"], f"data={option}: a TFDS corpus needs tfds_name"
         return
-    files = [data[key] for key in ("file", "train", "dev", "test") if data.get(key)]
+    sides = [f"{split}_{side}" for split in ("train", "dev", "test") for side in ("src", "tgt")]  # translators
+    files = [data[key] for key in ("file", "train", "dev", "test", *sides) if data.get(key)]
     assert files, f"data={option}: names no file"
     for path in files:
         if option.endswith("_sample"):
@@ -295,7 +296,9 @@ def test_mistakes_in_a_yaml_file_fail_at_compose_time(tmp_path):
 def test_evaluate_config():
     cfg = _compose("evaluate", ["run_dir=runs/some_run"])
     assert OmegaConf.get_type(cfg) is EvaluateConfig
-    assert _resolved(cfg) == {"run_dir": "runs/some_run", "split": "test", "file": None, "batch_size": 128}
+    decode = {"strategy": None, "beam_size": None, "length_penalty": None, "max_length_ratio": None, "nbest": None}
+    assert _resolved(cfg) == {"run_dir": "runs/some_run", "split": "test", "file": None, "batch_size": 128,
+                              "decode": decode}  # translators: unset decode.* = the run's own settings
     assert _resolved(_compose("evaluate", ["run_dir=r", "split=dev", "file=x.conll"]))["split"] == "dev"
     hydra = _compose("evaluate", ["run_dir=r"], hydra=True).hydra
     assert hydra.output_subdir is None and hydra.job.chdir is False

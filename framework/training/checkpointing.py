@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 STATE_FILE = "train_state.json"
 BEST_MODEL = "model.keras"
 BACKUP_DIR = "backup"
+# Called as hook(epoch, monitor, value) after every epoch's selection and backup; a hook may
+# raise to stop training (the Optuna sweeper's pruning: framework.sweeps.pruning.report_epoch).
+EPOCH_HOOKS: list[Callable[[int, str, float], None]] = []
 
 
 def read_state(run_dir: Path) -> dict | None:
@@ -122,6 +125,8 @@ class DevSelection(keras.callbacks.Callback):
             log.info("time limit: %.1f minutes of training reached", trained / 60)
             self.state["time_limit_reached"] = True
             self.model.stop_training = True
+        for hook in EPOCH_HOOKS:
+            hook(epoch + 1, self.monitor, value)
 
     def _save_backup(self, epoch: int) -> None:
         backup_dir = self.run_dir / BACKUP_DIR

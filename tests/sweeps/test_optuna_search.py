@@ -1,0 +1,99 @@
+"""The Optuna sweeper: search-space syntax, pruning hook, and an 8-trial study on the sample data."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import optuna
+import pytest
+from sweep_helpers import TINY, run_recipe, shown
+
+from framework.errors import ConfigError
+from framework.sweeps import pruning
+from framework.sweeps.optuna_search import format_param, split_overrides
+from framework.training import checkpointing
+
+
+def test_search_space_from_config_and_command_line():
+    space, fixed = split_overrides(
+        {"model.rnn.cell": "choice(lstm, gru)", "optimizer.learning_rate": "tag(log, interval(0.0003, 0.01))",
+         "model.rnn.units": "choice(16, 32)"},
+        ["trainer.epochs=1", "model.rnn.layers=range(1, 4)", "model.rnn.units=64",
+         "model.embedding.dim=tag(int, interval(8, 32))"],
+    )  # fmt: skip
+    assert fixed == ["trainer.epochs=1", "model.rnn.units=64"]  # a plain value pins a searched key
+    assert space["model.rnn.cell"] == optuna.distributions.CategoricalDistribution(["lstm", "gru"])
+    assert space["optimizer.learning_rate"] == optuna.distributions.FloatDistribution(0.0003, 0.01, log=True)
+    assert space["model.rnn.layers"] == optuna.distributions.IntDistribution(1, 3)
+    assert space["model.embedding.dim"] == optuna.distributions.IntDistribution(8, 32)
+    assert "model.rnn.units" not in space
+
+
+def test_empty_search_space_is_a_config_error():
+    with pytest.raises(ConfigError, match="no search space"):
+        split_overrides({}, ["trainer.epochs=1"])
+
+
+def test_format_param_round_trips_floats():
+    assert format_param("optimizer.learning_rate", 0.1 + 0.2) == "optimizer.learning_rate=0.30000000000000004"
+    assert format_param("model.rnn.cell", "gru") == "model.rnn.cell=gru"
+
+
+def test_pruning_hook_reports_epochs_and_prunes():
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=0.5))
+    trial = study.ask()
+    pruning.report_epoch(1, "dev/accuracy", 0.1)  # no active trial: nothing happens
+    with pruning.active(trial):
+        assert checkpointing.EPOCH_HOOKS == [pruning.report_epoch]
+        pruning.report_epoch(1, "dev/accuracy", 0.9)
+        with pytest.raises(optuna.TrialPruned, match="epoch 2"):
+            pruning.report_epoch(2, "dev/accuracy", 0.2)
+    assert checkpointing.EPOCH_HOOKS == []
+    assert trial.storage.get_trial(trial._trial_id).intermediate_values == {1: 0.9, 2: 0.2}
+
+
+def test_optuna_sweep_of_eight_trials_resumes_from_its_storage(tmp_path):
+    sweep = tmp_path / "optuna"
+    args = ["-m", "hparams_search=pos_sample_optuna", *TINY[1:], "trainer.max_steps_per_epoch=1",
+            "model.embedding.dropout=0.1",  # a plain value pins a parameter the config searches
+            f"hydra.sweep.dir={sweep}", "hydra.sweeper.n_startup_trials=4",
+            "hydra.sweeper.params={model.rnn.units:'choice(8,16)',"
+            "optimizer.learning_rate:'tag(log,interval(0.001,0.1))'}"]  # fmt: skip
+    result = run_recipe("train", *args, "hydra.sweeper.n_trials=8")
+    assert result.returncode == 0, shown(result)
+    summary = json.loads((sweep / "optuna.json").read_text())
+    assert summary["direction"] == "maximize" and len(summary["trials"]) == 8
+    assert all(t["state"] == "COMPLETE" for t in summary["trials"])
+    assert summary["best"]["value"] == max(t["value"] for t in summary["trials"])
+    searched = {p for t in summary["trials"] for p in t["params"]}
+    assert searched == {"model.rnn.cell", "model.rnn.units", "optimizer.learning_rate"}
+    assert {t["params"]["model.rnn.units"] for t in summary["trials"]} <= {8, 16}
+    for trial in summary["trials"]:  # each trial's run dir recorded the objective Optuna was told
+        metrics = json.loads((sweep / str(trial["number"]) / "metrics.json").read_text())
+        assert metrics["objective"] == pytest.approx(trial["value"])
+    report = (sweep / "sweep_report.md").read_text()
+    assert "## Optuna study" in report and (sweep / "plots" / "optuna_history.png").is_file()
+    resumed = run_recipe("train", *args, "hydra.sweeper.n_trials=9")  # the study owes one more trial
+    assert resumed.returncode == 0, shown(resumed)
+    with sqlite3.connect(sweep / "optuna.db") as db:
+        assert db.execute("select count(*) from trials").fetchone()[0] == 9
+    assert (sweep / "8" / "metrics.json").is_file()
+
+
+@pytest.mark.parametrize("status,value,told", [
+    ("COMPLETED", 0.5, "COMPLETE"),
+    ("COMPLETED", float("-inf"), "FAIL"),  # what a failed trial returns in a multirun
+    ("FAILED", optuna.TrialPruned("epoch 2"), "PRUNED"),
+    ("FAILED", RuntimeError("boom"), "FAIL"),
+])  # fmt: skip
+def test_tell_maps_job_returns_to_trial_states(status, value, told):
+    from hydra.core.utils import JobReturn, JobStatus
+
+    from framework.sweeps.optuna_search import tell
+
+    study = optuna.create_study(direction="maximize")
+    trial = study.ask()
+    job = JobReturn(status=getattr(JobStatus, status), _return_value=value)
+    assert tell(study, trial, job) == told
+    assert study.trials[0].state.name == told
