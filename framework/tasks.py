@@ -40,6 +40,11 @@ TASKS: dict[str, TaskSpec] = {
         evaluate="framework.lm_tasks:evaluate_language_model",
         predict="framework.lm_tasks:predict_language_model",
     ),
+    "translation": TaskSpec(
+        train="framework.training.translator_run:train_translator",
+        evaluate="framework.translation_tasks:evaluate_translator",
+        predict="framework.translation_tasks:predict_translator",
+    ),
 }
 
 

@@ -260,3 +260,47 @@ def roc_curve(fpr: Sequence[float], tpr: Sequence[float], auc: float) -> bytes:
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right", fontsize=9)
     return _png(fig)
+
+
+MAX_ATTENTION_TOKENS = 60  # beyond this, tick labels overlap; longer sentences are cut
+
+
+def attention_heatmap(source_tokens: Sequence[str], target_tokens: Sequence[str], weights: np.ndarray) -> bytes:
+    """Plot a translator's attention: one row per output token, one column per source token.
+
+    Each row is a distribution over the source (sums to 1), so colours share the fixed scale
+    [0, 1] and plots of different sentences compare directly; a clean diagonal band means the
+    model reads the source roughly in order. Tokens (subword pieces such as ``▁Haus``) are drawn
+    literally. Sentences longer than 60 tokens are cut to their first 60, and the title says so.
+
+    Args:
+        source_tokens: the S source tokens (columns).
+        target_tokens: the T output tokens (rows).
+        weights: attention weights [T, S].
+
+    Raises:
+        ValueError: if ``weights`` is not [T, S] or holds values outside [0, 1].
+    """
+    source, target = [str(t) for t in source_tokens], [str(t) for t in target_tokens]
+    matrix = np.asarray(weights, dtype=float)
+    if matrix.shape != (len(target), len(source)):
+        raise ValueError(f"weights shape {matrix.shape} does not match {len(target)} x {len(source)} tokens")
+    if matrix.size == 0:
+        return _placeholder("Attention", "No tokens to show")
+    if not np.all(np.isfinite(matrix)) or matrix.min() < 0 or matrix.max() > 1 + 1e-6:
+        raise ValueError("attention weights must be finite and in [0, 1]")
+    title = "Attention (rows: output, columns: source)"
+    if len(source) > MAX_ATTENTION_TOKENS or len(target) > MAX_ATTENTION_TOKENS:
+        title += f"\n(first {MAX_ATTENTION_TOKENS} tokens of each side)"
+    source, target = source[:MAX_ATTENTION_TOKENS], target[:MAX_ATTENTION_TOKENS]
+    matrix = matrix[: len(target), : len(source)]
+    fig = Figure(figsize=(min(max(4.0, 0.3 * len(source) + 2.0), 20.0), min(max(3.0, 0.3 * len(target) + 1.5), 20.0)))
+    ax = fig.add_subplot()
+    image = ax.imshow(matrix, cmap="Greys", vmin=0.0, vmax=1.0, interpolation="nearest", aspect="auto")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04).set_label("attention weight")
+    ax.set_xticks(range(len(source)), labels=[_short(t, 16) for t in source], rotation=90, parse_math=False)
+    ax.set_yticks(range(len(target)), labels=[_short(t, 16) for t in target], parse_math=False)
+    ax.set_xlabel("source")
+    ax.set_ylabel("output")
+    ax.set_title(title, parse_math=False)
+    return _png(fig)

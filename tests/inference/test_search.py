@@ -1,0 +1,134 @@
+"""Greedy and beam search (framework.inference.search) on a real tiny Seq2Seq and on a table model.
+
+The table model's next-token log-probabilities depend only on the previous token, so every
+sequence's probability is known by hand: greedy takes the likelier first token and ends up with
+a worse sentence than beam search finds.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from framework.inference.search import Searcher, length_limits, length_penalty
+from framework.inference.translation import DecodeSettings, translate_ids
+from framework.models.bridge import Bridge
+from framework.models.decoder import RNNDecoder
+from framework.models.encoder import RNNEncoder
+from framework.models.seq2seq import Seq2Seq
+
+PAD, BOS, EOS, A, B, C = range(6)
+TINY = 1e-9
+
+
+def _table(rows: dict[int, dict[int, float]], vocab: int = 6) -> np.ndarray:
+    """log P(next | previous) [V, V]; unlisted rows are uniform, unlisted cells get TINY mass."""
+    table = np.full((vocab, vocab), 1.0 / vocab)
+    for previous, probs in rows.items():
+        table[previous] = TINY
+        for token, p in probs.items():
+            table[previous, token] = p
+    return np.log(table / table.sum(axis=1, keepdims=True)).astype("float32")
+
+
+class TableModel:
+    """A stand-in for Seq2Seq: the state is the previous token; log-probs come from a table."""
+
+    bos_id, eos_id = BOS, EOS
+
+    def __init__(self, table: np.ndarray):
+        self.table = ops.convert_to_tensor(table)
+
+    def encode(self, source):
+        batch = ops.shape(source)[0]
+        outputs = ops.zeros((batch, ops.shape(source)[1], 1))
+        return outputs, ops.not_equal(source, 0), [[ops.zeros((batch, 1))]]
+
+    def decode_step(self, tokens, states, outputs, mask):
+        return ops.take(self.table, tokens, axis=0), [[ops.cast(ops.expand_dims(tokens, 1), "float32")]], None
+
+
+# After BOS: A 0.6, B 0.4. After A: EOS 0.4 (A-EOS: 0.24). After B: EOS 0.9 (B-EOS: 0.36).
+GARDEN_PATH = _table({BOS: {A: 0.6, B: 0.4}, A: {EOS: 0.4, A: 0.3, C: 0.3}, B: {EOS: 0.9, C: 0.1},
+                      C: {EOS: 1.0}})  # fmt: skip
+SOURCE = np.array([[4, 5, 3, 0], [3, 4, 5, 3]], "int32")
+
+
+def test_greedy_takes_the_garden_path_and_beam_finds_the_better_sentence():
+    searcher = Searcher(TableModel(GARDEN_PATH))
+    greedy = searcher.greedy(SOURCE)
+    assert [h.tokens for h in greedy] == [[A], [A]]
+    assert greedy[0].log_prob == pytest.approx(math.log(0.6 * 0.4), abs=1e-5)
+    beams = searcher.beam(SOURCE, beam_size=2, alpha=0.0, nbest=2)
+    for nbest in beams:
+        assert [h.tokens for h in nbest] == [[B], [A]]
+        assert nbest[0].log_prob == pytest.approx(math.log(0.4 * 0.9), abs=1e-5)
+        assert nbest[1].log_prob == pytest.approx(math.log(0.6 * 0.4), abs=1e-5)
+
+
+def test_nbest_lists_are_ordered_by_length_normalised_score():
+    searcher = Searcher(TableModel(GARDEN_PATH))
+    for alpha in (0.0, 1.0):
+        for nbest in searcher.beam(SOURCE, beam_size=4, alpha=alpha, nbest=4):
+            assert len(nbest) == 4
+            scores = [h.score for h in nbest]
+            assert scores == sorted(scores, reverse=True)
+            for h in nbest:  # score = log p / GNMT length penalty over the tokens plus EOS
+                assert h.score == pytest.approx(h.log_prob / length_penalty(len(h.tokens) + 1, alpha))
+        # B-C (0.04) falls off the beam at step 2, behind A-A and A-C (0.18 each)
+        assert [tuple(h.tokens) for h in nbest] == [(B,), (A,), (A, C), (A, A)]
+
+
+def test_length_limit_forces_eos():
+    never_ends = _table({BOS: {A: 1.0}, A: {A: 0.7, B: 0.3}, B: {A: 0.6, B: 0.4}})
+    searcher = Searcher(TableModel(never_ends))
+    source = np.array([[3, 4, 5, 3, 0, 0], [3, 4, 5, 3, 4, 5]], "int32")
+    limits = length_limits(source, 1.0)
+    assert limits.tolist() == [4, 6]
+    greedy = searcher.greedy(source, max_length_ratio=1.0)
+    assert [len(h.tokens) for h in greedy] == [4, 6]
+    assert greedy[0].tokens == [A, A, A, A]
+    for nbest, limit in zip(searcher.beam(source, beam_size=3, alpha=0.0, max_length_ratio=1.0, nbest=3), limits):
+        assert nbest and all(len(h.tokens) == limit for h in nbest)
+        assert nbest[0].tokens == [A] * int(limit)
+    assert length_limits(np.array([[3, 0, 0]]), 1.0).tolist() == [3]  # at least 3 tokens
+
+
+def _random_model(cell: str, attention: str | None) -> Seq2Seq:
+    keras.utils.set_random_seed(7)
+    encoder = RNNEncoder(30, 8, cell, 8, 1, True, 0.0, name="encoder").get_config()
+    bridge = Bridge("concat_dense", cell, 1, 1, True, 8, 8, name="bridge").get_config()
+    decoder = RNNDecoder(25, 8, cell, 8, 1, 0.0, attention, 16, False, name="decoder").get_config()
+    return Seq2Seq(encoder, bridge, decoder, label_smoothing=0.0)
+
+
+@pytest.mark.parametrize("cell,attention", [("lstm", "general"), ("gru", None)])
+def test_beam_size_one_gives_exactly_the_greedy_tokens(cell, attention):
+    model = _random_model(cell, attention)
+    rng = np.random.default_rng(0)
+    lengths = [7, 3, 5, 9, 1]
+    source = np.zeros((len(lengths), max(lengths)), "int32")
+    for row, n in enumerate(lengths):
+        source[row, :n] = rng.integers(3, 30, n)
+    searcher = Searcher(model)
+    greedy = searcher.greedy(source, max_length_ratio=1.5)
+    beam = searcher.beam(source, beam_size=1, alpha=0.0, max_length_ratio=1.5)
+    assert [h.tokens for h in greedy] == [nbest[0].tokens for nbest in beam]
+    for g, nbest in zip(greedy, beam):
+        assert g.log_prob == pytest.approx(nbest[0].log_prob, abs=1e-4)
+    assert any(len(h.tokens) > 0 for h in greedy)
+
+
+def test_translate_ids_restores_input_order_and_skips_empty_sources():
+    model = _random_model("lstm", "additive")
+    rng = np.random.default_rng(1)
+    sources = [rng.integers(3, 30, n).astype("int32") for n in (6, 2, 0, 4)]
+    settings = DecodeSettings("greedy", max_length_ratio=1.5)
+    batched = translate_ids(model, sources, settings, batch_size=2)
+    single = [translate_ids(model, [ids], settings, batch_size=1)[0] for ids in sources]
+    assert [b[0].tokens for b in batched] == [s[0].tokens for s in single]
+    assert batched[2][0].tokens == []

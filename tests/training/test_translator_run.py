@@ -1,0 +1,140 @@
+"""End-to-end test of the translation recipes on the shipped Multi30k slice.
+
+The recipes run as subprocesses, as a user runs them, with a tiny model and three steps per
+epoch, so the module trains once (under a minute on a CPU) and then evaluates and predicts from
+that run dir with beam search. The BLEU of such a model is near zero; what is checked is that
+every file, key and signature is there and that the numbers can be reproduced from the files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ("experiment=mt_sample", "model.embedding_dim=16", "model.rnn.units=16", "data.vocab_size=500",
+        "data.dev_max_sentences=20", "trainer.epochs=2", "trainer.max_steps_per_epoch=3",
+        "callbacks.tensorboard=false")  # fmt: skip
+
+
+def _recipe(name: str, *overrides: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
+    env.pop("HYDRA_FULL_ERROR", None)
+    return subprocess.run([sys.executable, str(ROOT / "recipes" / name), *overrides], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=900)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("mt") / "run"
+    result = _recipe("train.py", *TINY, "decode.beam_size=3", f"hydra.run.dir={run}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return run
+
+
+def test_run_dir_holds_every_artifact(run_dir):
+    for name in ("config.yaml", "subwords.json", "joint.spm.model", "model.keras", "train_state.json",
+                 "history.json", "metrics.json", "test.src.txt", "test.ref.txt", "test.hyp.txt", "report.md",
+                 "report.html", "plots/learning_curves.png", "plots/attention_1.png"):  # fmt: skip
+        assert (run_dir / name).is_file(), name
+    src = (run_dir / "test.src.txt").read_text(encoding="utf-8").splitlines()
+    ref = (run_dir / "test.ref.txt").read_text(encoding="utf-8").splitlines()
+    hyp = (run_dir / "test.hyp.txt").read_text(encoding="utf-8").split("\n")[:-1]
+    assert len(src) == len(ref) == len(hyp) == 200
+    assert src == (ROOT / "samples/multi30k/test.en").read_text(encoding="utf-8").splitlines()  # raw source
+    assert ref == (ROOT / "samples/multi30k/test.de").read_text(encoding="utf-8").splitlines()  # raw reference
+
+
+def test_metrics_keys_and_signatures_reproduce_from_the_files(run_dir):
+    from sacrebleu.metrics import BLEU, CHRF
+
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "ok" and metrics["task"] == "translation"
+    assert metrics["objective_direction"] == "maximize" and metrics["objective_name"] == "dev/bleu"
+    assert metrics["objective"] == pytest.approx(metrics["dev/bleu"])  # the reloaded best model scores it again
+    for key in ("dev/bleu", "test/bleu", "test/chrf", "test/ter", "test/bleu_ci_low", "test/bleu_ci_high",
+                "train/seconds", "train/tokens_per_second", "test/sentences_per_second", "test/words_per_second"):
+        assert isinstance(metrics[key], float) and metrics[key] >= 0.0, key
+    assert metrics["test/bleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.")
+    assert metrics["test/chrf_signature"].startswith("nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.")
+    assert "tok:tercom" in metrics["test/ter_signature"]
+    assert metrics["test/decode"].startswith("beam 3") and metrics["dev/decode"].startswith("greedy")
+    assert metrics["dev/sentences"] == 20 and metrics["train/pairs"] + metrics["train/pairs_too_long"] == 3000
+    hyp = (run_dir / "test.hyp.txt").read_text(encoding="utf-8").split("\n")[:-1]
+    ref = (run_dir / "test.ref.txt").read_text(encoding="utf-8").splitlines()
+    assert BLEU().corpus_score(hyp, [ref]).score == pytest.approx(metrics["test/bleu"])
+    assert CHRF().corpus_score(hyp, [ref]).score == pytest.approx(metrics["test/chrf"])
+
+
+def test_report_sections(run_dir):
+    report = (run_dir / "report.md").read_text(encoding="utf-8")
+    for section in ("## Metrics", "sacrebleu signature", "## Sample translations (test)", "## Attention",
+                    "## Lengths (test)", "## Learning curves", "## Run time and speed", "rnn kernel: "):  # fmt: skip
+        assert section in report, section
+    assert "<script" not in (run_dir / "report.html").read_text(encoding="utf-8")
+
+
+def test_evaluate_recipe_redecodes_with_overridden_beam(run_dir):
+    result = _recipe("evaluate.py", f"run_dir={run_dir}", "split=test", "decode.beam_size=2",
+                     "decode.length_penalty=0.6")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "test/bleu\t" in result.stdout and "test/bleu_signature\tnrefs:1" in result.stdout
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["test/decode"].startswith("beam 2 (length penalty 0.6")  # the run's strategy, beam size overridden
+    hyp = (run_dir / "test.hyp.txt").read_text(encoding="utf-8").split("\n")[:-1]
+    assert len(hyp) == 200
+
+
+def test_evaluate_recipe_scores_another_tsv_file(run_dir, tmp_path):
+    pairs = tmp_path / "extra.tsv"
+    pairs.write_text("A dog runs.\tEin Hund rennt.\nTwo cats sleep.\tZwei Katzen schlafen.\n", encoding="utf-8")
+    result = _recipe("evaluate.py", f"run_dir={run_dir}", f"file={pairs}", "decode.strategy=greedy")
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["extra/sentences"] == 2 and metrics["extra/decode"].startswith("greedy")
+    assert (run_dir / "extra.ref.txt").read_text(encoding="utf-8") == "Ein Hund rennt.\nZwei Katzen schlafen.\n"
+
+
+def test_predict_recipe_writes_translations_and_nbest_lists(run_dir, tmp_path):
+    source = tmp_path / "src.txt"
+    source.write_text("A man is running.\n\nTwo dogs play in the snow.\n", encoding="utf-8")
+    output = tmp_path / "hyp.txt"
+    result = _recipe("predict.py", f"run_dir={run_dir}", f"input={source}", f"output={output}",
+                     "decode.strategy=beam", "decode.beam_size=5")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "translated 3/3 lines" in result.stdout + result.stderr
+    lines = output.read_text(encoding="utf-8").split("\n")
+    assert len(lines) == 4 and lines[1] == "" and lines[3] == ""  # one line per input line, the blank one blank
+    nbest = tmp_path / "nbest.txt"
+    result = _recipe("predict.py", f"run_dir={run_dir}", f"input={source}", f"output={nbest}",
+                     "decode.strategy=beam", "decode.beam_size=3", "decode.nbest=3")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line.split(" ||| ") for line in nbest.read_text(encoding="utf-8").splitlines()]
+    assert [row[0] for row in rows] == ["0", "0", "0", "1", "2", "2", "2"]
+    for index in ("0", "2"):
+        scores = [float(row[2]) for row in rows if row[0] == index]
+        assert scores == sorted(scores, reverse=True)
+
+
+def test_predict_reports_bad_input_and_settings_in_one_line(run_dir, tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"fine\nnot \xe9 utf8\n")
+    result = _recipe("predict.py", f"run_dir={run_dir}", f"input={bad}", f"output={tmp_path / 'out.txt'}")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == f"error: {bad}:2: not UTF-8: byte 0xe9 at column 5"
+    assert not (tmp_path / "out.txt").exists()
+    result = _recipe("predict.py", f"run_dir={run_dir}", f"input={bad}", f"output={tmp_path / 'out.txt'}",
+                     "decode.strategy=greedy", "decode.nbest=2")  # fmt: skip
+    assert result.returncode == 2 and "decode.nbest=2 needs decode.strategy=beam" in result.stderr
+
+
+def test_input_feeding_is_refused_before_training(tmp_path):
+    result = _recipe("train.py", *TINY, "model.input_feeding=true", f"hydra.run.dir={tmp_path / 'run'}")
+    assert result.returncode == 2, result.stderr[-3000:]
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: model.input_feeding=true makes the decoder step-wise") and "cuDNN" in line
