@@ -1,34 +1,21 @@
 """Greedy and beam search over a translator's ``encode`` / ``decode_step`` (batched).
 
 The decoder runs one step per output token, carrying its (h, c) and attention inputs forward; it
-never re-reads the prefix. The step is compiled once per shape (tf.function on TensorFlow,
-jax.jit on JAX); the bookkeeping of beams is numpy on the host. Beam size 1 gives exactly the
+never re-reads the prefix. The step is compiled once (tf.function on TensorFlow, see
+framework.inference.graph); the bookkeeping of beams is numpy on the host. Beam size 1 gives exactly the
 greedy output: both force EOS at the same length limit and pick the arg-max token.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import keras
 import numpy as np
 from keras import ops
 
-
-def compile_step(function: Callable) -> Callable:
-    """Compile ``function`` for the active backend (tf.function / jax.jit); PyTorch runs eagerly."""
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(function, reduce_retracing=True)
-    if backend == "jax":
-        import jax
-
-        return jax.jit(function)
-    return function
+from framework.inference.graph import graph_function
 
 
 @dataclass
@@ -66,8 +53,8 @@ class Searcher:
 
     def __init__(self, model):
         self.model = model
-        self._encode = compile_step(lambda source: model.encode(source))
-        self._step = compile_step(lambda tokens, states, outputs, mask: model.decode_step(tokens, states, outputs, mask))
+        self._encode = graph_function(model, "encode")
+        self._step = graph_function(model, "decode_step")
 
     def greedy(self, source: np.ndarray, max_length_ratio: float = 2.0) -> list[Hypothesis]:
         """Arg-max decoding of a batch of sources [B, S]."""
