@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from framework.data.text_files import decode_utf8
 from framework.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -64,19 +65,8 @@ def read_lines(path: str | Path) -> list[str]:
     Raises:
         DataError: missing or empty file, or a byte that is not UTF-8 (with line and column).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(path, None, "file not found")
-    data = path.read_bytes()
-    if not data.strip():
-        raise DataError(path, None, "file is empty")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
-        raise DataError(path, line, f"not UTF-8: byte 0x{data[err.start]:02x} at column {column}") from None
-    lines = text.removeprefix("\ufeff").split("\n")
+    text = decode_utf8(path)
+    lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the final newline ends the last line; it does not start another
     return [line.removesuffix("\r") for line in lines]

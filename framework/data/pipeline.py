@@ -66,3 +66,16 @@ def measure_padding(dataset: tf.data.Dataset) -> dict[str, float]:
         total += words.size
         batches += 1
     return {"batches": batches, "words": real, "padding_fraction": 0.0 if total == 0 else 1 - real / total}
+
+
+def cap_epoch(dataset: tf.data.Dataset, stats: dict, max_steps: int | None) -> tuple[tf.data.Dataset, dict]:
+    """Cap an epoch at ``max_steps`` batches (debug runs) and tell Keras the epoch's length.
+
+    ``stats`` (from a measuring pass, with ``batches``) gains ``full_batches``; its ``batches``
+    becomes the capped count, which the learning-rate schedule and the progress bar use.
+    """
+    stats = {**stats, "full_batches": stats["batches"]}
+    if max_steps:
+        dataset = dataset.take(max_steps)
+        stats["batches"] = min(stats["batches"], max_steps)
+    return dataset.apply(tf.data.experimental.assert_cardinality(stats["batches"])), stats

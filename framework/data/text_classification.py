@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from framework.data.text_files import decode_utf8
 from framework.data.vocab import Vocabulary
 from framework.errors import ConfigError, DataError
 from framework.io import atomic_write_json
@@ -49,23 +50,6 @@ class ClassificationCorpus:
 
     def split(self, name: str) -> list[Example]:
         return getattr(self, name)
-
-
-def decode_utf8(path: str | Path) -> str:
-    """The file's text; a missing file, an empty file or a non-UTF-8 byte is a DataError."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(path, None, "file not found")
-    data = path.read_bytes()
-    if not data.strip():
-        raise DataError(path, None, "file is empty")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
-        raise DataError(path, line, f"not UTF-8: byte 0x{data[err.start]:02x} at column {column}") from None
-    return text.removeprefix("\ufeff")
 
 
 def _tsv_rows(text: str) -> Iterator[tuple[int, list[str]]]:

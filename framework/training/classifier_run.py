@@ -15,9 +15,9 @@ from typing import Any
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from framework.data.classification_pipeline import measure_padding, training_dataset
+from framework.data.pipeline import cap_epoch
 from framework.data.pretrained import load_vectors
 from framework.data.text_classification import (VOCAB_FILE, ClassificationCorpus, TextEncoder,
                                                 balanced_class_weights, build_encoder, load_corpus, read_split,
@@ -65,12 +65,7 @@ def _training_batches(cfg: Any, corpus: ClassificationCorpus, encoder: TextEncod
     trainer = cfg.trainer
     dataset = training_dataset(sequences, targets, weights, trainer.batch_size, seed=trainer.seed,
                                bucket_width=trainer.bucket_width, shuffle_buffer=trainer.shuffle_buffer)  # fmt: skip
-    padding = measure_padding(dataset)
-    padding["full_batches"] = padding["batches"]
-    if cfg.trainer.max_steps_per_epoch:
-        dataset = dataset.take(cfg.trainer.max_steps_per_epoch)
-        padding["batches"] = min(padding["batches"], cfg.trainer.max_steps_per_epoch)
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(padding["batches"]))
+    dataset, padding = cap_epoch(dataset, measure_padding(dataset), cfg.trainer.max_steps_per_epoch)
     log.info("training batches per epoch: %d, padded positions: %.1f%%", padding["batches"],
              100 * padding["padding_fraction"])  # fmt: skip
     return dataset, padding

@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import keras
-import tensorflow as tf
 
 from framework.data.batching import encode
 from framework.data.corpus import TaggingCorpus, load_tagging_corpus
-from framework.data.pipeline import measure_padding, training_dataset
+from framework.data.pipeline import cap_epoch, measure_padding, training_dataset
 from framework.data.pretrained import load_vectors
 from framework.data.vocab import TaggerVocabs, build_tagger_vocabs
 from framework.environment import describe_environment
@@ -74,12 +73,7 @@ def train_tagger(cfg: Any, run_dir: Path) -> dict[str, Any]:
     train_items = [encode(s.words, vocabs, s.tags) for s in corpus.train]
     dataset = training_dataset(train_items, cfg.trainer.batch_size, seed=cfg.trainer.seed,
                                bucket_width=cfg.trainer.bucket_width, shuffle_buffer=cfg.trainer.shuffle_buffer)  # fmt: skip
-    padding = measure_padding(dataset)
-    padding["full_batches"] = padding["batches"]
-    if cfg.trainer.max_steps_per_epoch:
-        dataset = dataset.take(cfg.trainer.max_steps_per_epoch)
-        padding["batches"] = min(padding["batches"], cfg.trainer.max_steps_per_epoch)
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(padding["batches"]))
+    dataset, padding = cap_epoch(dataset, measure_padding(dataset), cfg.trainer.max_steps_per_epoch)
     log.info("training batches per epoch: %d, padded positions: %.1f%%", padding["batches"],
              100 * padding["padding_fraction"])  # fmt: skip
     with make_strategy(cfg.trainer.strategy).scope():

@@ -1,0 +1,24 @@
+"""Read a whole UTF-8 text file, with the one-line errors every line-based reader shares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from framework.errors import DataError
+
+
+def decode_utf8(path: str | Path) -> str:
+    """The file's text; a missing file, an empty file or a non-UTF-8 byte is a DataError."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, None, "file not found")
+    data = path.read_bytes()
+    if not data.strip():
+        raise DataError(path, None, "file is empty")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise DataError(path, line, f"not UTF-8: byte 0x{data[err.start]:02x} at column {column}") from None
+    return text.removeprefix("\ufeff")
