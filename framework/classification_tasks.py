@@ -12,9 +12,10 @@ from omegaconf import OmegaConf
 
 from framework.data.text_classification import (VOCAB_FILE, TextEncoder, decode_utf8, load_corpus, read_examples,
                                                 read_split)  # fmt: skip
-from framework.errors import ConfigError, DataError
+from framework.errors import ConfigError
 from framework.evaluation.classifier_eval import predict_probabilities, write_predictions
 from framework.io import atomic_write_json
+from framework.run_loading import require_run_files
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +36,7 @@ def load_classifier_run(run_dir: str | Path) -> ClassifierRun:
 
     import framework.models.classifier  # noqa: F401 - registers the custom layers for load_model
 
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise DataError(run_dir, None, "run dir not found")
-    for name, what in (("config.yaml", "the run's config"), (VOCAB_FILE, "the vocabulary and labels"),
-                       ("model.keras", "the best model (did training finish an epoch?)")):  # fmt: skip
-        if not (run_dir / name).is_file():
-            raise DataError(run_dir / name, None, f"missing: expected {what} here")
+    run_dir = require_run_files(run_dir, {VOCAB_FILE: "the vocabulary and labels"})
     cfg = OmegaConf.load(run_dir / "config.yaml")
     encoder = TextEncoder.load(run_dir / VOCAB_FILE)
     return ClassifierRun(run_dir, cfg, encoder, keras.models.load_model(run_dir / "model.keras"))

@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 
 from framework.data.text_corpus import LMVocab, load_text_corpus, read_text_lines, token_stream
-from framework.errors import ConfigError, DataError
+from framework.errors import ConfigError
 from framework.evaluation.lm_eval import perplexity_metrics
 from framework.inference.generation import format_samples, generate
 from framework.inference.sampling import SamplingSettings
 from framework.io import atomic_write_json, atomic_write_text
+from framework.run_loading import require_run_files
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +44,7 @@ def load_lm_run(run_dir: str | Path) -> LanguageModelRun:
 
     import framework.models.language_model  # noqa: F401 - registers LanguageModel for load_model
 
-    run_dir = Path(run_dir)
-    for name, what in (("config.yaml", "the run's config"), ("model.keras", "the best model (did training "
-                                                                              "finish an epoch?)")):  # fmt: skip
-        if not (run_dir / name).is_file():
-            raise DataError(run_dir / name, None, f"missing: expected {what} here")
+    run_dir = require_run_files(run_dir, {})
     vocab = LMVocab.load(run_dir)
     return LanguageModelRun(run_dir, OmegaConf.load(run_dir / "config.yaml"), vocab,
                             keras.models.load_model(run_dir / "model.keras"))  # fmt: skip

@@ -22,19 +22,26 @@ class TrainedRun:
     model: Any
 
 
+def require_run_files(run_dir: str | Path, files: dict[str, str]) -> Path:
+    """Check a run dir holds config.yaml, model.keras and ``files`` ({name: what}); else a one-line DataError."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise DataError(run_dir, None, "run dir not found")
+    needed = {"config.yaml": "the run's config", **files,
+              "model.keras": "the best model (did training finish an epoch?)"}  # fmt: skip
+    for name, what in needed.items():
+        if not (run_dir / name).is_file():
+            raise DataError(run_dir / name, None, f"missing: expected {what} here")
+    return run_dir
+
+
 def load_run(run_dir: str | Path) -> TrainedRun:
     """Load config.yaml, vocab.json and model.keras; a missing piece is a one-line DataError."""
     import keras
 
     import framework.models.tagger  # noqa: F401 - registers the custom layers for load_model
 
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise DataError(run_dir, None, "run dir not found")
-    for name, what in (("config.yaml", "the run's config"), ("vocab.json", "the vocabularies"),
-                       ("model.keras", "the best model (did training finish an epoch?)")):  # fmt: skip
-        if not (run_dir / name).is_file():
-            raise DataError(run_dir / name, None, f"missing: expected {what} here")
+    run_dir = require_run_files(run_dir, {"vocab.json": "the vocabularies"})
     cfg = OmegaConf.load(run_dir / "config.yaml")
     vocabs = TaggerVocabs.load(run_dir / "vocab.json")
     model = keras.models.load_model(run_dir / "model.keras")

@@ -24,6 +24,7 @@ from framework.data.subwords import SETTINGS_FILE, Subwords
 from framework.errors import ConfigError, DataError
 from framework.inference.translation import DecodeSettings, Translation, translate
 from framework.io import atomic_write_json
+from framework.run_loading import require_run_files
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +47,7 @@ def load_translator_run(run_dir: str | Path) -> TranslatorRun:
 
     import framework.models.seq2seq  # noqa: F401 - registers the custom layers for load_model
 
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise DataError(run_dir, None, "run dir not found")
-    for name, what in (("config.yaml", "the run's config"), (SETTINGS_FILE, "the subword settings"),
-                       ("model.keras", "the best model (did training finish an epoch?)")):  # fmt: skip
-        if not (run_dir / name).is_file():
-            raise DataError(run_dir / name, None, f"missing: expected {what} here")
+    run_dir = require_run_files(run_dir, {SETTINGS_FILE: "the subword settings"})
     cfg = OmegaConf.load(run_dir / "config.yaml")
     return TranslatorRun(run_dir, cfg, Subwords.load(run_dir), keras.models.load_model(run_dir / "model.keras"))
 

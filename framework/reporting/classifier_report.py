@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from omegaconf import OmegaConf
 
 from framework.reporting import plots
 from framework.reporting.document import Document
+from framework.reporting.run_sections import add_environment_and_config
 
 MISTAKES = 10
 MAX_TEXT_CHARS = 300  # a long message is cut in the table; the predictions file has it whole
@@ -111,6 +111,5 @@ def write_classifier_report(
         doc.heading("Learning curves")
         doc.image("learning_curves", plots.learning_curves(_history_series(history)), alt="learning curves")
     doc.heading("Run time and speed").key_values(_timing(metrics))
-    doc.heading("Environment").key_values(environment)
-    doc.heading("Configuration").code(OmegaConf.to_yaml(cfg) if OmegaConf.is_config(cfg) else str(cfg), "yaml")
+    add_environment_and_config(doc, environment, cfg)
     return doc.save(run_dir, stem="report")

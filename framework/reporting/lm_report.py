@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
 
 from framework.inference.generation import Generation
 from framework.reporting import plots
 from framework.reporting.document import Document
+from framework.reporting.run_sections import add_environment_and_config
 
 CURVE_KEYS = ("loss", "dev/loss", "dev/perplexity")
 
@@ -77,6 +77,5 @@ def write_lm_report(
                     "dev text": metrics.get("dev/source", "")})  # fmt: skip
     doc.table(["split", "lines", "tokens", "unknown rate"], _corpus_rows(metrics), caption="tokens per split")
     doc.heading("Run time and speed").key_values(_timing(metrics))
-    doc.heading("Environment").key_values(environment)
-    doc.heading("Configuration").code(OmegaConf.to_yaml(cfg) if OmegaConf.is_config(cfg) else str(cfg), "yaml")
+    add_environment_and_config(doc, environment, cfg)
     return doc.save(run_dir, stem="report")

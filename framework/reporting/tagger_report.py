@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
 
 from framework.reporting import plots
 from framework.reporting.document import Document
+from framework.reporting.run_sections import add_environment_and_config
 
 EXAMPLES = 8
 
@@ -74,6 +74,5 @@ def write_tagger_report(
         doc.heading("Learning curves")
         doc.image("learning_curves", plots.learning_curves(_history_series(history)), alt="learning curves")
     doc.heading("Run time and speed").key_values(_timing(metrics))
-    doc.heading("Environment").key_values(environment)
-    doc.heading("Configuration").code(OmegaConf.to_yaml(cfg) if OmegaConf.is_config(cfg) else str(cfg), "yaml")
+    add_environment_and_config(doc, environment, cfg)
     return doc.save(run_dir, stem="report")

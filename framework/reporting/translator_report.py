@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from omegaconf import OmegaConf
 
 from framework.reporting import plots
 from framework.reporting.document import Document
+from framework.reporting.run_sections import add_environment_and_config
 
 SAMPLES = 12
 HEATMAPS = 3
@@ -136,6 +136,5 @@ def write_translator_report(run_dir: Path, cfg: Any, metrics: dict[str, Any], hi
         doc.image("learning_curves", plots.learning_curves(series), alt="training loss and dev BLEU/chrF per epoch")
     doc.heading("Run time and speed").key_values(_timing(metrics))
     doc.heading("Data and subwords").key_values(_data(metrics, cfg))
-    doc.heading("Environment").key_values(environment)
-    doc.heading("Configuration").code(OmegaConf.to_yaml(cfg) if OmegaConf.is_config(cfg) else str(cfg), "yaml")
+    add_environment_and_config(doc, environment, cfg)
     return doc.save(run_dir, stem="report")
