@@ -66,18 +66,27 @@ def load_from_builder(builder: Any, data: Any) -> dict[str, list[Sentence]]:
 
 def load_tfds_splits(data: Any, data_dir: str | None = None) -> dict[str, list[Sentence]]:
     """Download (once) and prepare ``data.tfds_name``, then read its splits as sentences."""
-    import tensorflow_datasets as tfds
-
     if not data.tfds_name or not data.tfds_tag_feature:
         raise ConfigError("data.source=tfds needs data.tfds_name and data.tfds_tag_feature")
+    builder = prepare_builder(data.tfds_name, data_dir, data.tfds_download,
+                              "use the file-based corpus configs (e.g. data=conll2003 paths.data_dir=...)")  # fmt: skip
+    return load_from_builder(builder, data)
+
+
+def prepare_builder(name: str, data_dir: str | None, download: bool, offline_hint: str) -> Any:
+    """A TFDS catalog builder, downloaded and prepared once; any failure is one ConfigError line.
+
+    ``offline_hint`` says what to use instead without the internet (e.g. local files).
+    """
+    import tensorflow_datasets as tfds
+
     try:
-        builder = tfds.builder(data.tfds_name, data_dir=data_dir)
-        if data.tfds_download:
+        builder = tfds.builder(name, data_dir=data_dir)
+        if download:
             builder.download_and_prepare()
     except Exception as err:  # noqa: BLE001 - network or catalog errors become one line
         raise ConfigError(
-            f"tensorflow-datasets could not prepare {data.tfds_name!r} ({type(err).__name__}: {err}). "
-            "Catalog datasets download once and need the internet; offline, use the file-based "
-            "corpus configs (e.g. data=conll2003 paths.data_dir=...)."
+            f"tensorflow-datasets could not prepare {name!r} ({type(err).__name__}: {err}). "
+            f"Catalog datasets download once and need the internet; offline, {offline_hint}."
         ) from None
-    return load_from_builder(builder, data)
+    return builder

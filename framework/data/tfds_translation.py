@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from framework.data.parallel import ParallelSplit
+from framework.data.tfds_source import prepare_builder
 from framework.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -70,18 +71,10 @@ def load_tfds_corpus(data: Any) -> dict[str, ParallelSplit]:
         ConfigError: no ``tfds_name``, or the catalog cannot be reached or prepared (the message
             says that catalog datasets need the internet once and names the offline alternative).
     """
-    import tensorflow_datasets as tfds
 
     if not data.tfds_name:
         raise ConfigError("data.source=tfds needs data.tfds_name (e.g. wmt14_translate/de-en)")
-    try:
-        builder = tfds.builder(data.tfds_name, data_dir=data.tfds_data_dir)
-        if data.tfds_download:
-            builder.download_and_prepare()
-    except Exception as err:  # noqa: BLE001 - network or catalog errors become one line
-        raise ConfigError(
-            f"tensorflow-datasets could not prepare {data.tfds_name!r} ({type(err).__name__}: {err}). "
-            "Catalog datasets download once and need the internet; offline, use aligned text files "
-            "(e.g. data=multi30k_en_de paths.data_dir=..., or data.train_src=... data.train_tgt=...)."
-        ) from None
+    builder = prepare_builder(data.tfds_name, data.tfds_data_dir, data.tfds_download,
+                              "use aligned text files (e.g. data=multi30k_en_de paths.data_dir=..., "
+                              "or data.train_src=... data.train_tgt=...)")  # fmt: skip
     return load_from_builder(builder, data)
