@@ -10,6 +10,9 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from framework.models.bidirectional import FusedBidirectional
+from framework.models.hoisted_rnn import HoistedLSTM
+
 
 def _char_mask(chars):
     """[B, T, C] bool: real characters, plus position 0 so every row has at least one step."""
@@ -73,9 +76,7 @@ class CharBiLSTM(keras.layers.Layer):
         super().__init__(**kwargs)
         self.num_chars, self.dim, self.units, self.use_cudnn = num_chars, dim, units, use_cudnn
         self.embedding = keras.layers.Embedding(num_chars, dim, name="char_embedding")
-        self.rnn = keras.layers.Bidirectional(
-            keras.layers.LSTM(units, use_cudnn=use_cudnn), merge_mode="concat", name="char_bilstm"
-        )
+        self.rnn = FusedBidirectional(HoistedLSTM(units, use_cudnn=use_cudnn), merge_mode="concat", name="char_bilstm")
 
     def call(self, chars):
         shape = ops.shape(chars)

@@ -19,6 +19,10 @@ from framework.errors import ConfigError
 log = logging.getLogger(__name__)
 
 
+# What framework.models.hoisted_rnn does on the generic kernel, appended to its kernel line.
+HOISTED = ", input projection hoisted out of the time loop"
+
+
 def cudnn_violations(rnn: Any) -> list[str]:
     """Reasons why layers built from ``rnn`` (an RNNConfig) could not run on cuDNN."""
     reasons = []
@@ -80,27 +84,30 @@ def use_cudnn_argument(rnn: Any) -> bool | str:
 
 def planned_kernel(rnn: Any) -> str:
     """'cuDNN' or 'generic (<why>)' for RNN layers built from ``rnn`` on this machine."""
+    hoisted = "" if rnn.recurrent_dropout or rnn.unroll else HOISTED
     if rnn.use_cudnn == "never":
-        return "generic (model.rnn.use_cudnn=never)"
+        return f"generic (model.rnn.use_cudnn=never){hoisted}"
     reasons = cudnn_violations(rnn)
     if reasons:
-        return f"generic ({'; '.join(reasons)})"
+        return f"generic ({'; '.join(reasons)}){hoisted}"
     if not gpu_available():
-        return f"generic (no GPU visible to the {keras.backend.backend()} backend)"
+        return f"generic (no GPU visible to the {keras.backend.backend()} backend){HOISTED}"
     return "cuDNN"
 
 
 def layer_kernel(layer: keras.layers.Layer) -> str:
     """'cuDNN' or 'generic (<why>)' for one built LSTM/GRU layer, read off its own arguments."""
     settings = _LayerSettings(layer)
-    if layer.use_cudnn is False:
-        return "generic (use_cudnn=False)"
     reasons = cudnn_violations(settings)
+    if not reasons and layer.use_cudnn is not False and gpu_available():
+        return "cuDNN"
+    # framework.models.hoisted_rnn layers; duck-typed, as that module imports this one
+    hoisted = HOISTED if getattr(layer, "_hoistable", lambda training: False)(True) else ""
+    if layer.use_cudnn is False:
+        return f"generic (use_cudnn=False){hoisted}"
     if reasons:
-        return f"generic ({'; '.join(reasons)})"
-    if not gpu_available():
-        return f"generic (no GPU visible to the {keras.backend.backend()} backend)"
-    return "cuDNN"
+        return f"generic ({'; '.join(reasons)}){hoisted}"
+    return f"generic (no GPU visible to the {keras.backend.backend()} backend){hoisted}"
 
 
 class _LayerSettings:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from framework.models.bidirectional import FusedBidirectional
 from framework.models.rnn_stack import recurrent_layer
 
 
@@ -48,7 +49,7 @@ class RNNEncoder(keras.layers.Layer):
             layer = recurrent_layer(cell, units, return_sequences=True, return_state=True, use_cudnn=use_cudnn,
                                     name=f"encoder_{cell}_{i}", **self.rnn_arguments)  # fmt: skip
             if bidirectional:
-                layer = keras.layers.Bidirectional(layer, merge_mode="concat", name=f"encoder_bi{cell}_{i}")
+                layer = FusedBidirectional(layer, merge_mode="concat", name=f"encoder_bi{cell}_{i}")
             self.rnns.append(layer)
 
     @property

@@ -12,6 +12,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from framework.models.bidirectional import FusedBidirectional
 from framework.models.rnn_stack import recurrent_layer
 
 POOLINGS = ("last", "max", "mean", "attention")
@@ -162,7 +163,7 @@ class FinalState(keras.layers.Layer):
         layer = recurrent_layer(cell, units, return_sequences=False, use_cudnn=use_cudnn, name=f"{cell}_final",
                                 **self.rnn_arguments)  # fmt: skip
         if bidirectional:
-            layer = keras.layers.Bidirectional(layer, merge_mode="concat", name=f"bi{cell}_final")
+            layer = FusedBidirectional(layer, merge_mode="concat", name=f"bi{cell}_final")
         self.rnn = layer
 
     def build(self, input_shape):

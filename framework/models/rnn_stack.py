@@ -1,7 +1,9 @@
 """A stack of (bidirectional) LSTM/GRU layers built from cuDNN-eligible arguments.
 
 The cuDNN guard (framework.models.cudnn) checks the config before this is built; the
-non-default arguments here only exist for users who explicitly opted out of it.
+non-default arguments here only exist for users who explicitly opted out of it. Layers are
+framework.models.hoisted_rnn's (stock Keras weights and cuDNN path; faster generic loop) inside
+framework.models.bidirectional's wrapper (one loop for both directions while training off cuDNN).
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from typing import Any
 
 import keras
 
+from framework.models.bidirectional import FusedBidirectional
 from framework.models.cudnn import check_cudnn, use_cudnn_argument
+from framework.models.hoisted_rnn import HoistedGRU, HoistedLSTM
 
 
 def recurrent_layer(
@@ -23,11 +27,11 @@ def recurrent_layer(
     name: str | None = None,
     **cudnn_breaking: Any,
 ) -> keras.layers.Layer:
-    """One Keras LSTM or GRU. ``cudnn_breaking`` holds only the opt-out arguments
+    """One Keras LSTM or GRU (hoisted-projection subclass). ``cudnn_breaking`` holds only the opt-out arguments
     (activation, recurrent_activation, recurrent_dropout, unroll, use_bias, reset_after)."""
     if cell not in ("lstm", "gru"):
         raise ValueError(f"cell must be 'lstm' or 'gru', got {cell!r}")
-    layer_class = keras.layers.LSTM if cell == "lstm" else keras.layers.GRU
+    layer_class = HoistedLSTM if cell == "lstm" else HoistedGRU
     if cell == "lstm":
         cudnn_breaking.pop("reset_after", None)
     return layer_class(
@@ -87,7 +91,7 @@ class RecurrentStack(keras.layers.Layer):
         for i in range(num_layers):
             layer = recurrent_layer(cell, units, use_cudnn=use_cudnn, name=f"{cell}_{i}", **self.rnn_arguments)
             if bidirectional:
-                layer = keras.layers.Bidirectional(layer, merge_mode="concat", name=f"bi{cell}_{i}")
+                layer = FusedBidirectional(layer, merge_mode="concat", name=f"bi{cell}_{i}")
             self.rnns.append(layer)
 
     def call(self, x, mask=None, training=None):

@@ -1,0 +1,153 @@
+"""A Bidirectional wrapper that runs both directions in one generic time loop.
+
+``keras.layers.Bidirectional`` runs the forward and the backward layer one after the other: two
+time loops of small matmuls. Off cuDNN (a CPU), the loop's per-step overhead dominates at
+tagger sizes, so here both directions share one loop: the backward direction reads each
+sentence reversed within its length (right-padded masks, as cuDNN also needs), which makes its
+mask equal to the forward one; the two are stacked along the batch, each step does one batched
+matmul ``[2, B, U] @ [2, U, G*U]`` with both recurrent kernels, and the results are split and
+merged exactly as Keras merges them (outputs, zero at padded positions, and final states equal
+the stock wrapper's; the tests compare them). Weights and config are the stock wrapper's.
+
+Anything else (a GPU with cuDNN, initial states, a merge mode other than concat, settings the
+hoisted loop does not take) goes through ``keras.layers.Bidirectional`` unchanged.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from framework.models.hoisted_rnn import HoistedGRU, HoistedLSTM, lstm_update, project_time_major, run_time_major
+
+
+def reverse_within_lengths(x, mask):
+    """Each row of ``x`` [B, T, D] reversed over its first ``sum(mask)`` steps; padding stays put."""
+    if mask is None:
+        return ops.flip(x, axis=1)
+    batch, steps = ops.shape(x)[0], ops.shape(x)[1]
+    lengths = ops.sum(ops.cast(mask, "int32"), axis=1, keepdims=True)
+    positions = ops.expand_dims(ops.arange(steps, dtype="int32"), 0)
+    index = ops.where(positions < lengths, lengths - 1 - positions, positions)
+    rows = ops.expand_dims(ops.arange(batch, dtype="int32") * steps, 1)
+    flat = ops.reshape(x, (-1, x.shape[-1]))
+    return ops.reshape(ops.take(flat, ops.reshape(index + rows, (-1,)), axis=0), ops.shape(x))
+
+
+@keras.saving.register_keras_serializable(package="rnnseq")
+class FusedBidirectional(keras.layers.Bidirectional):
+    """``keras.layers.Bidirectional`` over a HoistedLSTM/HoistedGRU with one loop for both directions."""
+
+    def call(self, sequences, initial_state=None, mask=None, training=None):
+        if not self._fusable(initial_state, training):
+            return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
+        return self._fused_call(sequences, mask)
+
+    def _fusable(self, initial_state, training) -> bool:
+        forward, backward = self.forward_layer, self.backward_layer
+        if initial_state is not None or self.stateful or self.merge_mode != "concat":
+            return False
+        if type(forward) is not type(backward) or not isinstance(forward, (HoistedLSTM, HoistedGRU)):
+            return False
+        if isinstance(forward, HoistedGRU) and forward.cell.reset_after != backward.cell.reset_after:
+            return False
+        same_math = (forward.cell.activation is backward.cell.activation
+                     and forward.cell.recurrent_activation is backward.cell.recurrent_activation
+                     and forward.cell.use_bias == backward.cell.use_bias)  # fmt: skip
+        # Training only: there the shared loop pays (forward and backward pass); in inference the
+        # reversal gathers cost more than the second loop saves (measured: scripts/measure_rnn_loops.py).
+        return same_math and bool(training) and forward._hoistable(training) and backward._hoistable(training)
+
+    def _fused_call(self, sequences, mask):
+        forward, backward = self.forward_layer, self.backward_layer
+        is_lstm = isinstance(forward, HoistedLSTM)
+        units = forward.cell.units
+        sequences = ops.convert_to_tensor(sequences)
+        batch = ops.shape(sequences)[0]
+        projected = ops.concatenate(
+            [_project(forward.cell, sequences, is_lstm), _project(backward.cell, reverse_within_lengths(sequences, mask), is_lstm)],
+            axis=1,
+        )  # [T, 2B, G*U]: the forward rows, then the backward ones
+        both_masks = None if mask is None else ops.concatenate([mask, mask], axis=0)
+        # Right padding comes after every real step in both directions, so only final states
+        # need the loop to mask (hold) them; all-step outputs just get zeroed at padding after.
+        mask_in_loop = both_masks if (self.return_state or not self.return_sequences) else None
+        step = _lstm_step(forward.cell, backward.cell, units) if is_lstm else _gru_step(forward.cell, backward.cell, units)
+        zeros = ops.zeros((2 * batch, units), dtype=projected.dtype)
+        last, outputs, states = run_time_major(
+            step, projected, [zeros, zeros] if is_lstm else [zeros], mask_in_loop,
+            zero_output_for_mask=forward.zero_output_for_mask, return_sequences=self.return_sequences,
+        )  # fmt: skip
+        if self.return_sequences and mask_in_loop is None and both_masks is not None:
+            outputs = outputs * ops.expand_dims(ops.cast(both_masks, outputs.dtype), -1)
+        if self.return_sequences:
+            y, y_reversed = outputs[:batch], reverse_within_lengths(outputs[batch:], mask)
+        else:
+            y, y_reversed = last[:batch], last[batch:]
+        output = ops.concatenate([ops.cast(y, self.compute_dtype), ops.cast(y_reversed, self.compute_dtype)], axis=-1)
+        if not self.return_state:
+            return output
+        return (output, *[s[:batch] for s in states], *[s[batch:] for s in states])
+
+
+def _project(cell, sequences, is_lstm):
+    """All steps' input projections at once [T, B, G*U], with the input-side bias."""
+    bias = None
+    if cell.use_bias:
+        bias = cell.bias if is_lstm or not cell.reset_after else cell.bias[0]
+    return project_time_major(sequences, cell.kernel, bias)
+
+
+def _batched(h, kernels, units):
+    """``[h_fw; h_bw] @ [U_fw, U_bw]``: one batched matmul over the two stacked directions."""
+    stacked = ops.reshape(h, (2, -1, units))
+    return ops.matmul(stacked, kernels)  # [2, B, G*U]
+
+
+def _stack(forward_weight, backward_weight):
+    return ops.concatenate([ops.expand_dims(forward_weight, 0), ops.expand_dims(backward_weight, 0)], axis=0)
+
+
+def _flat(x):
+    return ops.reshape(x, (-1, x.shape[-1]))
+
+
+def _lstm_step(forward_cell, backward_cell, units):
+    kernels = _stack(forward_cell.recurrent_kernel, backward_cell.recurrent_kernel)
+
+    def step(z_input, states):
+        h_previous, c_previous = states
+        z = z_input + _flat(_batched(h_previous, kernels, units))
+        h, c = lstm_update(forward_cell, z, c_previous)
+        return h, [h, c]
+
+    return step
+
+
+def _gru_step(forward_cell, backward_cell, units):
+    cell = forward_cell
+    kernels = _stack(forward_cell.recurrent_kernel, backward_cell.recurrent_kernel)
+    recurrent_bias = None
+    if cell.use_bias and cell.reset_after:
+        recurrent_bias = ops.expand_dims(_stack(forward_cell.bias[1], backward_cell.bias[1]), 1)
+
+    def step(x_projected, states):
+        h_previous = states[0]
+        x_z, x_r, x_h = ops.split(x_projected, 3, axis=-1)
+        if cell.reset_after:
+            inner = _batched(h_previous, kernels, units)
+            if recurrent_bias is not None:
+                inner = inner + recurrent_bias
+            r_z, r_r, r_h = ops.split(_flat(inner), 3, axis=-1)
+            z = cell.recurrent_activation(x_z + r_z)
+            r = cell.recurrent_activation(x_r + r_r)
+            candidate = cell.activation(x_h + r * r_h)
+        else:
+            r_z, r_r = ops.split(_flat(_batched(h_previous, kernels[:, :, : 2 * units], units)), 2, axis=-1)
+            z = cell.recurrent_activation(x_z + r_z)
+            r = cell.recurrent_activation(x_r + r_r)
+            candidate = cell.activation(x_h + _flat(_batched(r * h_previous, kernels[:, :, 2 * units :], units)))
+        h = z * h_previous + (1 - z) * candidate
+        return h, [h]
+
+    return step

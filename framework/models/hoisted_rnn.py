@@ -1,0 +1,156 @@
+"""LSTM and GRU layers whose generic (non-cuDNN) loop projects the inputs once, outside the loop.
+
+Keras' generic loop computes ``x_t @ W`` inside every time step: T small matmuls forward and T
+more for the gradient. cuDNN does not: it projects all steps with one large matmul and loops
+over ``h @ U`` only. These subclasses do the same where cuDNN is not used (a CPU, or
+``use_cudnn=False``): one ``[B*T, in] @ [in, G*U]`` matmul, then a loop over the recurrent
+matmul. On a GPU with cuDNN-eligible settings they defer to Keras unchanged, so the cuDNN
+kernel still runs. Weights, config and outputs are exactly Keras' (the tests compare them), so
+checkpoints move freely between these and the stock layers.
+
+The hoisted loop is taken when it computes the same thing as the stock one: no recurrent
+dropout, no unroll, and no input dropout inside the cell while training (our models put dropout
+between layers, never inside the cell). Otherwise the stock loop runs. They override Keras'
+``inner_loop`` and reuse its backend loop (``keras.src.backend.rnn``), internal API that the
+equality tests pin against each Keras upgrade.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+from keras.src import backend as keras_backend  # the active backend's rnn loop, as Keras' RNN uses
+
+from framework.models.cudnn import gpu_available
+
+
+def _first(value):
+    return value[0] if isinstance(value, (list, tuple)) else value
+
+
+class _HoistedLoop:
+    """The shared part: when to hoist, and the loop over precomputed input projections."""
+
+    def _hoistable(self, training) -> bool:
+        if self.use_cudnn in ("auto", True) and gpu_available():
+            return False  # Keras runs cuDNN here, which already hoists
+        if self.recurrent_dropout or self.unroll:
+            return False
+        return not (training and self.dropout)
+
+    def _inputs(self, sequences, mask):
+        """The sequences and mask in the order the loop reads them (reversed for go_backwards:
+        the narrow inputs are flipped rather than the wide projections)."""
+        mask = _first(mask) if mask is not None else None
+        if not self.go_backwards:
+            return sequences, mask
+        return ops.flip(sequences, axis=1), (None if mask is None else ops.flip(mask, axis=1))
+
+    def _loop(self, step, projected, initial_state, mask):
+        return run_time_major(step, projected, initial_state, mask, zero_output_for_mask=self.zero_output_for_mask,
+                              return_sequences=self.return_sequences)  # fmt: skip
+
+
+def time_major(x):
+    """[B, T, ...] -> [T, B, ...] (and back)."""
+    return ops.transpose(x, (1, 0, *range(2, len(x.shape))))
+
+
+def project_time_major(sequences, kernel, bias=None):
+    """All steps' input projections, [T, B, G*U], from batch-major ``sequences`` [B, T, in].
+
+    The loop runs over time-major tensors; transposing the narrow inputs before the matmul is
+    cheaper than transposing the G times wider projections after it.
+    """
+    projected = ops.matmul(time_major(sequences), kernel)
+    return projected if bias is None else projected + bias
+
+
+def run_time_major(step, projected, states, mask, *, zero_output_for_mask=False, return_sequences=True):
+    """Keras' backend loop over time-major ``projected``; returns (last, batch-major outputs, states)."""
+    last, outputs, states = keras_backend.rnn(
+        step,
+        projected,
+        states,
+        mask=None if mask is None else time_major(mask),
+        unroll=False,
+        input_length=projected.shape[0],
+        time_major=True,
+        zero_output_for_mask=zero_output_for_mask,
+        return_all_outputs=return_sequences,
+    )
+    return last, time_major(outputs), states
+
+
+def lstm_update(cell, z, c_previous):
+    """New (h, c) from the summed gate pre-activations ``z`` (Keras' i, f, c, o layout).
+
+    One recurrent activation over all four gates (the candidate's share is discarded) instead
+    of three: fewer ops per step, the same values.
+    """
+    gates = cell.recurrent_activation(z)
+    i, f, _, o = ops.split(gates, 4, axis=-1)
+    candidate = cell.activation(z[:, 2 * cell.units : 3 * cell.units])
+    c = f * c_previous + i * candidate
+    return o * cell.activation(c), c
+
+
+@keras.saving.register_keras_serializable(package="rnnseq")
+class HoistedLSTM(_HoistedLoop, keras.layers.LSTM):
+    """``keras.layers.LSTM`` with the input projection out of the generic time loop."""
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if not self._hoistable(training):
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        cell = self.cell
+        sequences, mask = self._inputs(sequences, mask)
+        projected = project_time_major(sequences, cell.kernel, cell.bias if cell.use_bias else None)
+
+        def step(z_input, states):
+            h_previous, c_previous = states
+            z = z_input + ops.matmul(h_previous, cell.recurrent_kernel)
+            h, c = lstm_update(cell, z, c_previous)
+            return h, [h, c]
+
+        return self._loop(step, projected, list(initial_state), mask)
+
+
+@keras.saving.register_keras_serializable(package="rnnseq")
+class HoistedGRU(_HoistedLoop, keras.layers.GRU):
+    """``keras.layers.GRU`` with the input projection out of the generic time loop.
+
+    Both GRU variants hoist: ``reset_after=True`` (cuDNN's) applies the reset gate to
+    ``h @ U_h + b``; ``reset_after=False`` multiplies ``r * h`` before the matmul.
+    """
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if not self._hoistable(training):
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        cell, units = self.cell, self.cell.units
+        sequences, mask = self._inputs(sequences, mask)
+        input_bias, recurrent_bias = None, None
+        if cell.use_bias:
+            input_bias, recurrent_bias = (cell.bias, None) if not cell.reset_after else ops.unstack(cell.bias)
+        projected = project_time_major(sequences, cell.kernel, input_bias)
+
+        def step(x_projected, states):
+            h_previous = _first(states)
+            x_z, x_r, x_h = ops.split(x_projected, 3, axis=-1)
+            if cell.reset_after:
+                inner = ops.matmul(h_previous, cell.recurrent_kernel)
+                if recurrent_bias is not None:
+                    inner = inner + recurrent_bias
+                r_z, r_r, r_h = ops.split(inner, 3, axis=-1)
+                z = cell.recurrent_activation(x_z + r_z)
+                r = cell.recurrent_activation(x_r + r_r)
+                candidate = cell.activation(x_h + r * r_h)
+            else:
+                inner = ops.matmul(h_previous, cell.recurrent_kernel[:, : 2 * units])
+                r_z, r_r = ops.split(inner, 2, axis=-1)
+                z = cell.recurrent_activation(x_z + r_z)
+                r = cell.recurrent_activation(x_r + r_r)
+                candidate = cell.activation(x_h + ops.matmul(r * h_previous, cell.recurrent_kernel[:, 2 * units :]))
+            h = z * h_previous + (1 - z) * candidate
+            return h, [h]
+
+        return self._loop(step, projected, [_first(initial_state)], mask)

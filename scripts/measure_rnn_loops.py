@@ -1,0 +1,79 @@
+"""Ablation of the generic-kernel RNN loops, side by side in one process (issue 6).
+
+Trains and runs the benchmark's BiLSTM (or BiGRU) tagger network three ways at the same shapes:
+stock Keras layers, the hoisted input projection (framework.models.hoisted_rnn), and the hoisted
+layers with both directions in one loop (framework.models.bidirectional). The variants run in
+turns, ``--rounds`` times, so that a noisy machine slows them alike; the table gives the median.
+
+    python3 scripts/measure_rnn_loops.py [--cell lstm] [--batch 64 --steps 40 --units 256]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+
+import keras
+import numpy as np
+
+from framework.benchmarking import timed
+from framework.models.bidirectional import FusedBidirectional
+from framework.models.hoisted_rnn import HoistedGRU, HoistedLSTM
+
+VARIANTS = {
+    "stock Keras": (keras.layers.LSTM, keras.layers.GRU, keras.layers.Bidirectional),
+    "hoisted projection": (HoistedLSTM, HoistedGRU, keras.layers.Bidirectional),
+    "hoisted + one loop for both directions": (HoistedLSTM, HoistedGRU, FusedBidirectional),
+}
+
+
+def build(variant: str, args: argparse.Namespace) -> keras.Model:
+    lstm, gru, wrapper = VARIANTS[variant]
+    inputs = keras.Input((None,), dtype="int32")
+    x = keras.layers.Embedding(args.vocab, args.embed, mask_zero=True)(inputs)
+    for _ in range(args.layers):
+        x = wrapper((lstm if args.cell == "lstm" else gru)(args.units, return_sequences=True))(x)
+    model = keras.Model(inputs, keras.layers.Dense(args.tags)(x))
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cell", choices=("lstm", "gru"), default="lstm")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--units", type=int, default=256)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--embed", type=int, default=128)
+    parser.add_argument("--vocab", type=int, default=10000)
+    parser.add_argument("--tags", type=int, default=17)
+    parser.add_argument("--padding", type=float, default=0.0, help="share of each row left as padding")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--iterations", type=int, default=8, help="timed batches per round")
+    args = parser.parse_args()
+
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    words = rng.integers(2, args.vocab, (args.batch, args.steps)).astype("int32")
+    words[:, args.steps - int(args.padding * args.steps):] = 0
+    tags = rng.integers(0, args.tags, (args.batch, args.steps)).astype("int32")
+    models = {name: build(name, args) for name in VARIANTS}
+    train = {name: [] for name in VARIANTS}
+    infer = {name: [] for name in VARIANTS}
+    per_batch = args.batch * args.steps
+    for _ in range(args.rounds):
+        for name, model in models.items():
+            train[name].append(per_batch / timed(lambda: model.train_on_batch(words, tags), args.iterations, 2))
+            infer[name].append(per_batch / timed(lambda: model.predict_on_batch(words), args.iterations, 2))
+    base_train, base_infer = statistics.median(train["stock Keras"]), statistics.median(infer["stock Keras"])
+    print(f"{args.cell} tagger, batch {args.batch} x {args.steps} steps, {args.units} units, {args.layers} "
+          f"bidirectional layers, {args.padding:.0%} padding; median of {args.rounds} rounds")  # fmt: skip
+    print(f"{'variant':<40} {'train words/s':>14} {'x stock':>8} {'infer words/s':>14} {'x stock':>8}")
+    for name in VARIANTS:
+        t, i = statistics.median(train[name]), statistics.median(infer[name])
+        print(f"{name:<40} {t:>14,.0f} {t / base_train:>8.2f} {i:>14,.0f} {i / base_infer:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""The faster generic loops compute exactly what stock Keras computes (outputs, states, gradients)."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from framework.models.bidirectional import FusedBidirectional, reverse_within_lengths
+from framework.models.cudnn import HOISTED, gpu_available, layer_kernel
+from framework.models.hoisted_rnn import HoistedGRU, HoistedLSTM
+
+pytestmark = pytest.mark.skipif(gpu_available(), reason="on a GPU these layers defer to cuDNN")
+
+RNG = np.random.default_rng(0)
+X = RNG.random((3, 6, 5)).astype("float32")
+MASK = np.array([[1] * 6, [1, 1, 1, 0, 0, 0], [1, 1, 0, 0, 0, 0]], bool)
+CELLS = [
+    (HoistedLSTM, keras.layers.LSTM, {}),
+    (HoistedGRU, keras.layers.GRU, {}),
+    (HoistedGRU, keras.layers.GRU, {"reset_after": False}),
+]
+
+
+def _pairs(outputs_a, outputs_b):
+    listed = (lambda o: list(o) if isinstance(o, (list, tuple)) else [o])
+    a, b = listed(outputs_a), listed(outputs_b)
+    assert len(a) == len(b)
+    return zip(a, b)
+
+
+def _assert_same(outputs_a, outputs_b):
+    for a, b in _pairs(outputs_a, outputs_b):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), atol=1e-6)
+
+
+def _twins(make_ours, make_stock):
+    """A stock layer and ours with the same weights."""
+    stock, ours = make_stock(), make_ours()
+    stock(X, mask=MASK)
+    ours(X, mask=MASK)
+    ours.set_weights(stock.get_weights())
+    return stock, ours
+
+
+@pytest.mark.parametrize(("ours", "stock", "extra"), CELLS)
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("mask", [MASK, None])
+def test_hoisted_layer_equals_stock(ours, stock, extra, go_backwards, mask):
+    kwargs = dict(return_sequences=True, return_state=True, go_backwards=go_backwards, **extra)
+    a, b = _twins(lambda: ours(4, **kwargs), lambda: stock(4, **kwargs))
+    _assert_same(a(X, mask=mask, training=True), b(X, mask=mask, training=True))
+
+
+@pytest.mark.parametrize(("ours", "stock", "extra"), CELLS)
+@pytest.mark.parametrize("return_sequences", [True, False])
+@pytest.mark.parametrize("return_state", [True, False])
+@pytest.mark.parametrize("mask", [MASK, None])
+def test_one_loop_bidirectional_equals_stock(ours, stock, extra, return_sequences, return_state, mask):
+    kwargs = dict(return_sequences=return_sequences, return_state=return_state, **extra)
+    a, b = _twins(lambda: FusedBidirectional(ours(4, **kwargs)),
+                  lambda: keras.layers.Bidirectional(stock(4, **kwargs)))  # fmt: skip
+    for training in (True, False):  # the shared loop runs in training only
+        _assert_same(b(X, mask=mask, training=training), a(X, mask=mask, training=training))
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="gradients taken with tf.GradientTape")
+@pytest.mark.parametrize(("ours", "stock", "extra"), CELLS[:2])
+def test_gradients_equal_stock(ours, stock, extra):
+    import tensorflow as tf
+
+    a, b = _twins(lambda: FusedBidirectional(ours(4, return_sequences=True, **extra)),
+                  lambda: keras.layers.Bidirectional(stock(4, return_sequences=True, **extra)))  # fmt: skip
+    weights = RNG.random((1, 1, 8)).astype("float32")
+    grads = []
+    for layer in (a, b):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(layer(X, mask=MASK, training=True) * weights)
+        grads.append(tape.gradient(loss, [v.value for v in layer.trainable_weights]))
+    for g_stock, g_ours in zip(*grads):
+        np.testing.assert_allclose(g_stock.numpy(), g_ours.numpy(), atol=1e-5)
+
+
+def test_reverse_within_lengths_keeps_padding_in_place():
+    x = np.arange(12, dtype="float32").reshape(2, 6, 1)
+    mask = np.array([[1] * 6, [1, 1, 1, 0, 0, 0]], bool)
+    out = keras.ops.convert_to_numpy(reverse_within_lengths(x, mask))[..., 0]
+    assert out.tolist() == [[5, 4, 3, 2, 1, 0], [8, 7, 6, 9, 10, 11]]
+
+
+def test_config_round_trip_and_kernel_note():
+    layer = FusedBidirectional(HoistedGRU(4, return_sequences=True))
+    layer(X)
+    clone = keras.layers.deserialize(keras.layers.serialize(layer))
+    assert type(clone) is FusedBidirectional and type(clone.forward_layer) is HoistedGRU
+    assert layer_kernel(layer.forward_layer).endswith(HOISTED)
+    assert not layer_kernel(keras.layers.GRU(4)).endswith(HOISTED)
+    assert not layer_kernel(HoistedGRU(4, recurrent_dropout=0.2)).endswith(HOISTED)  # the stock loop runs
