@@ -27,10 +27,14 @@ def graph_function(model, method: str) -> Callable:
     """
     functions = _CACHE.setdefault(model, {})
     if method not in functions:
-        function = getattr(model, method)
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
-
-            function = tf.function(function, reduce_retracing=True, autograph=False)
-        functions[method] = function
+        functions[method] = compile_function(getattr(model, method))
     return functions[method]
+
+
+def compile_function(function: Callable) -> Callable:
+    """``function`` as one compiled graph on the TensorFlow backend (else as is); see graph_function."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(function, reduce_retracing=True, autograph=False)
+    return function

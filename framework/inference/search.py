@@ -1,9 +1,12 @@
 """Greedy and beam search over a translator's ``encode`` / ``decode_step`` (batched).
 
 The decoder runs one step per output token, carrying its (h, c) and attention inputs forward; it
-never re-reads the prefix. The step is compiled once (tf.function on TensorFlow, see
-framework.inference.graph); the bookkeeping of beams is numpy on the host. Beam size 1 gives exactly the
-greedy output: both force EOS at the same length limit and pick the arg-max token.
+never re-reads the prefix. Each step is one compiled call (tf.function on TensorFlow, see
+framework.inference.graph) that also does the per-token work over the vocabulary: forcing EOS at
+the length limit, adding the beams' scores, the top-k over ``beam x vocabulary`` and reordering
+the states by parent beam. Only [batch, beam] arrays come back to the host, where the beams'
+histories and finished hypotheses are kept (cheap). Beam size 1 gives exactly the greedy output:
+both force EOS at the same length limit and pick the arg-max token.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from framework.inference.graph import graph_function
+from framework.inference.graph import compile_function, graph_function
 
 
 @dataclass
@@ -38,14 +41,11 @@ def length_penalty(length: int, alpha: float) -> float:
     return ((5.0 + length) / 6.0) ** alpha
 
 
-def _force_eos(log_probs: np.ndarray, rows: np.ndarray, eos: int) -> np.ndarray:
-    """Rows at their length limit may only emit EOS."""
-    if rows.any():
-        log_probs = log_probs.copy()
-        eos_scores = log_probs[rows, eos].copy()
-        log_probs[rows] = -np.inf
-        log_probs[rows, eos] = eos_scores
-    return log_probs
+def _force_eos(log_probs, at_limit, eos: int):
+    """Rows at their length limit (``at_limit`` [N] bool) may only emit EOS."""
+    vocab_ids = ops.arange(ops.shape(log_probs)[-1])
+    blocked = ops.logical_and(ops.expand_dims(at_limit, -1), ops.expand_dims(ops.not_equal(vocab_ids, eos), 0))
+    return ops.where(blocked, ops.cast(-np.inf, log_probs.dtype), log_probs)
 
 
 class Searcher:
@@ -54,7 +54,34 @@ class Searcher:
     def __init__(self, model):
         self.model = model
         self._encode = graph_function(model, "encode")
-        self._step = graph_function(model, "decode_step")
+        self._greedy_step = compile_function(self._greedy_step_graph)
+        self._beam_steps = {}
+
+    def _greedy_step_graph(self, tokens, states, outputs, mask, at_limit):
+        """Arg-max token [B] and its log-probability [B], new states."""
+        log_probs, states, _ = self.model.decode_step(tokens, states, outputs, mask)
+        log_probs = _force_eos(log_probs, at_limit, self.model.eos_id)
+        best = ops.argmax(log_probs, axis=-1)
+        return ops.cast(best, "int32"), ops.take_along_axis(log_probs, ops.expand_dims(best, -1), axis=-1)[:, 0], states
+
+    def _beam_step(self, k: int):
+        """The compiled step for beam size ``k``: scores [B, k], tokens [B, k], parents [B*k], states."""
+        if k not in self._beam_steps:
+
+            def step(tokens, states, outputs, mask, scores, at_limit):
+                log_probs, states, _ = self.model.decode_step(tokens, states, outputs, mask)
+                log_probs = _force_eos(log_probs, at_limit, self.model.eos_id)
+                vocab = ops.shape(log_probs)[-1]
+                total = ops.reshape(ops.reshape(scores, (-1, 1)) + log_probs, (-1, k * vocab))
+                best_scores, best = ops.top_k(total, k)  # ties: the lower index first, like argmax
+                beam_of, token_of = best // vocab, ops.cast(best % vocab, "int32")
+                rows = ops.expand_dims(ops.arange(ops.shape(best)[0], dtype=beam_of.dtype) * k, -1)
+                parents = ops.reshape(rows + beam_of, (-1,))
+                states = keras.tree.map_structure(lambda s: ops.take(s, parents, axis=0), states)
+                return best_scores, token_of, parents, states
+
+            self._beam_steps[k] = compile_function(step)
+        return self._beam_steps[k]
 
     def greedy(self, source: np.ndarray, max_length_ratio: float = 2.0) -> list[Hypothesis]:
         """Arg-max decoding of a batch of sources [B, S]."""
@@ -65,11 +92,11 @@ class Searcher:
         finished = np.zeros(batch, bool)
         results = [Hypothesis([], 0.0, 0.0) for _ in range(batch)]
         for t in range(int(limits.max()) + 1):
-            log_probs, states, _ = self._step(ops.convert_to_tensor(tokens), states, outputs, mask)
-            log_probs = _force_eos(np.asarray(log_probs), t >= limits, self.model.eos_id)
-            tokens = log_probs.argmax(axis=-1).astype("int32")
+            tokens, log_probs, states = self._greedy_step(ops.convert_to_tensor(tokens), states, outputs, mask,
+                                                          ops.convert_to_tensor(t >= limits))  # fmt: skip
+            tokens, log_probs = np.asarray(tokens), np.asarray(log_probs, dtype="float64")
             for row in np.flatnonzero(~finished):
-                results[row].log_prob += float(log_probs[row, tokens[row]])
+                results[row].log_prob += float(log_probs[row])
                 if tokens[row] == self.model.eos_id:
                     finished[row] = True
                 else:
@@ -89,26 +116,21 @@ class Searcher:
         outputs, mask = ops.take(outputs, flat, axis=0), ops.take(mask, flat, axis=0)
         states = keras.tree.map_structure(lambda s: ops.take(s, flat, axis=0), states)
         limits = np.repeat(length_limits(source, max_length_ratio), k)
-        scores = np.full((batch, k), -np.inf)
+        scores = np.full((batch, k), -np.inf, dtype="float32")
         scores[:, 0] = 0.0  # only the first beam is expanded at the first step
         histories = np.zeros((batch * k, 0), dtype="int32")
         tokens = np.full(batch * k, self.model.bos_id, dtype="int32")
         done: list[list[Hypothesis]] = [[] for _ in range(batch)]
+        step = self._beam_step(k)
         for t in range(int(limits.max()) + 1):
-            log_probs, states, _ = self._step(ops.convert_to_tensor(tokens), states, outputs, mask)
-            log_probs = _force_eos(np.asarray(log_probs, dtype="float64"), t >= limits, self.model.eos_id)
-            vocab = log_probs.shape[-1]
-            total = (scores.reshape(-1, 1) + log_probs).reshape(batch, k * vocab)
-            best = np.argsort(-total, axis=1, kind="stable")[:, :k]
-            beam_of, token_of = best // vocab, (best % vocab).astype("int32")
-            scores = np.take_along_axis(total, best, axis=1)
-            parents = (np.arange(batch)[:, None] * k + beam_of).reshape(-1)
+            scores, token_of, parents, states = step(ops.convert_to_tensor(tokens), states, outputs, mask,
+                                                     ops.convert_to_tensor(scores), ops.convert_to_tensor(t >= limits))  # fmt: skip
+            scores, token_of, parents = np.asarray(scores), np.asarray(token_of), np.asarray(parents)
             histories = np.concatenate([histories[parents], token_of.reshape(-1, 1)], axis=1)
             self._collect(done, scores, histories, token_of, alpha, t)
-            scores = np.where(token_of == self.model.eos_id, -np.inf, scores)
+            scores = np.where(token_of == self.model.eos_id, -np.inf, scores).astype("float32")
             if all(len(d) >= k for d in done) or not np.isfinite(scores).any():
                 break
-            states = keras.tree.map_structure(lambda s: ops.take(s, parents, axis=0), states)
             tokens = token_of.reshape(-1)
         return [sorted(d, key=lambda h: -h.score)[:nbest] for d in done]
 
