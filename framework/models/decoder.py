@@ -11,6 +11,7 @@ import keras
 from keras import ops
 
 from framework.models.attention import Attention
+from framework.models.initialization import embedding_initializer
 from framework.models.rnn_stack import recurrent_layer
 
 
@@ -37,7 +38,8 @@ class RNNDecoder(keras.layers.Layer):
         self.num_layers, self.dropout_rate, self.attention_kind = num_layers, dropout, attention
         self.encoder_dim, self.tie_embeddings = encoder_dim, tie_embeddings
         self.use_cudnn, self.rnn_arguments = use_cudnn, dict(rnn_arguments or {})
-        self.embedding = keras.layers.Embedding(vocab_size, embed_dim, name="target_embedding")
+        self.embedding = keras.layers.Embedding(vocab_size, embed_dim, name="target_embedding",
+                                                 embeddings_initializer=embedding_initializer())
         self.dropouts = [keras.layers.Dropout(dropout) for _ in range(num_layers)]
         self.rnns = [
             recurrent_layer(cell, units, return_sequences=True, return_state=True, use_cudnn=use_cudnn,

@@ -12,6 +12,7 @@ import keras
 from keras import ops
 
 from framework.models.bidirectional import FusedBidirectional
+from framework.models.initialization import embedding_initializer
 from framework.models.rnn_stack import recurrent_layer
 
 
@@ -42,7 +43,8 @@ class RNNEncoder(keras.layers.Layer):
         self.vocab_size, self.embed_dim, self.cell, self.units = vocab_size, embed_dim, cell, units
         self.num_layers, self.bidirectional, self.dropout_rate = num_layers, bidirectional, dropout
         self.use_cudnn, self.rnn_arguments = use_cudnn, dict(rnn_arguments or {})
-        self.embedding = keras.layers.Embedding(vocab_size, embed_dim, mask_zero=True, name="source_embedding")
+        self.embedding = keras.layers.Embedding(vocab_size, embed_dim, mask_zero=True, name="source_embedding",
+                                                 embeddings_initializer=embedding_initializer())
         self.dropouts = [keras.layers.Dropout(dropout) for _ in range(num_layers)]
         self.rnns = []
         for i in range(num_layers):
