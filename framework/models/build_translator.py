@@ -2,8 +2,8 @@
 
 Every check that can be made from the config runs here, before any weight exists, and fails as
 a one-line ConfigError naming the key: settings that take the RNNs off cuDNN, a bridge or an
-attention that cannot map the encoder's sizes to the decoder's, and input feeding (refused,
-see :func:`check_input_feeding`).
+attention that cannot map the encoder's sizes to the decoder's, and input feeding without
+attention or without the cuDNN opt-out (see :func:`check_input_feeding`).
 """
 
 from __future__ import annotations
@@ -20,21 +20,23 @@ from framework.models.seq2seq import Seq2Seq
 
 
 def check_input_feeding(model: Any) -> None:
-    """Refuse ``model.input_feeding=true``: the decoder does not implement it.
+    """Input feeding only with attention and with the explicit cuDNN opt-out.
 
     Input feeding (Luong et al. 2015) feeds the previous step's attentional vector into the next
     decoder step, so the teacher-forced decoder can no longer be one cuDNN call over the whole
-    target: it becomes a step-wise loop. Without the opt-out we say exactly that; with
-    ``model.rnn.allow_non_cudnn=true`` the honest answer is that it is not implemented yet.
+    target: it becomes a step-wise loop over the cells (framework.models.decoder). Like every
+    other setting that leaves cuDNN, it needs ``model.rnn.allow_non_cudnn=true``.
     """
     if not model.input_feeding:
         return
+    if model.attention == "none":
+        raise ConfigError("model.input_feeding=true feeds the previous attentional vector, so it needs attention: "
+                          "set model.attention (dot, general or additive) or model.input_feeding=false")  # fmt: skip
     if not model.rnn.allow_non_cudnn:
         raise ConfigError("model.input_feeding=true makes the decoder step-wise (the previous attentional vector "
-                          "feeds the next step), which takes it off the cuDNN kernel; set model.input_feeding=false "
+                          "feeds the next step), which takes it off the cuDNN kernel; set "
+                          "model.rnn.allow_non_cudnn=true to accept that, or model.input_feeding=false "
                           "(attention is applied on top of the decoder RNN, Luong style)")  # fmt: skip
-    raise ConfigError("model.input_feeding=true is not implemented yet (even with model.rnn.allow_non_cudnn=true); "
-                      "set model.input_feeding=false")  # fmt: skip
 
 
 def _check_sizes(model: Any) -> None:
@@ -81,6 +83,7 @@ def build_translator(model: Any, source_vocab: int, target_vocab: int, bos_id: i
                     rnn.units, name="bridge")  # fmt: skip
     attention = None if model.attention == "none" else model.attention
     decoder = RNNDecoder(target_vocab, model.embedding_dim, rnn.cell, rnn.units, rnn.layers, rnn.dropout, attention,
-                         encoder.output_dim, model.tie_embeddings, use_cudnn, arguments, name="decoder")  # fmt: skip
+                         encoder.output_dim, model.tie_embeddings, use_cudnn, arguments,
+                         input_feeding=model.input_feeding, name="decoder")  # fmt: skip
     return Seq2Seq(encoder.get_config(), bridge.get_config(), decoder.get_config(),
                    label_smoothing=model.label_smoothing, bos_id=bos_id, eos_id=eos_id, name="translator")  # fmt: skip

@@ -97,6 +97,8 @@ def planned_kernel(rnn: Any) -> str:
 
 def layer_kernel(layer: keras.layers.Layer) -> str:
     """'cuDNN' or 'generic (<why>)' for one built LSTM/GRU layer, read off its own arguments."""
+    if getattr(layer, "stepwise_reason", None):  # run cell by cell (framework.models.decoder input feeding)
+        return f"generic ({layer.stepwise_reason})"
     settings = _LayerSettings(layer)
     reasons = cudnn_violations(settings)
     if not reasons and layer.use_cudnn is not False and gpu_available():
@@ -126,19 +128,22 @@ class _LayerSettings:
 def kernel_report(model: keras.Model) -> dict[str, str]:
     """For each recurrent layer in ``model`` (inside Bidirectional too), the kernel it will use."""
     report = {}
-    for layer in _walk(model):
+    for layer, path in _walk(model, model.path or model.name):
         if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU)):
-            report[layer.path] = layer_kernel(layer)
+            report[path] = layer_kernel(layer)
     return report
 
 
-def _walk(layer: keras.layers.Layer):
-    for sub in getattr(layer, "_layers", []) or []:
-        yield sub
-        yield from _walk(sub)
+def _walk(layer: keras.layers.Layer, path: str):
+    """Sub-layers with their paths; a layer that only runs through its cell (input feeding) has
+    no Keras path of its own, so it is named after its parent's."""
+    children = list(getattr(layer, "_layers", []) or [])
     if isinstance(layer, keras.layers.Bidirectional):
-        yield layer.forward_layer
-        yield layer.backward_layer
+        children += [layer.forward_layer, layer.backward_layer]
+    for sub in children:
+        sub_path = sub.path or f"{path}/{sub.name}"
+        yield sub, sub_path
+        yield from _walk(sub, sub_path)
 
 
 def log_kernels(model: keras.Model) -> dict[str, str]:

@@ -39,9 +39,11 @@ class Seq2Seq(keras.Model):
                          "label_smoothing": label_smoothing, "bos_id": bos_id, "eos_id": eos_id}  # fmt: skip
 
     def encode(self, source, training=False):
-        """``(encoder outputs [B, S, D], source mask [B, S], decoder initial states per layer)``."""
+        """``(encoder outputs [B, S, D], source mask [B, S], decoder initial states)``: the states per
+        layer, then (input feeding only) the zero attentional vector."""
         outputs, states = self.encoder(source, training=training)
-        return outputs, ops.not_equal(source, 0), self.bridge(states)
+        states = self.decoder.initial_feed(self.bridge(states), ops.shape(source)[0])
+        return outputs, ops.not_equal(source, 0), states
 
     def call(self, inputs, training=False):
         outputs, mask, states = self.encode(inputs["source"], training=training)

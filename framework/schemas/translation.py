@@ -86,8 +86,8 @@ class TranslatorModelConfig:
     """Encoder (embeddings -> (Bi)LSTM/GRU) -> bridge -> decoder (LSTM/GRU -> attention -> logits).
 
     ``input_feeding`` (Luong et al. 2015: feed the previous attentional vector into the next
-    decoder step) is not implemented: it makes the decoder step-wise during training, which
-    takes it off cuDNN; setting it is refused at start-up.
+    decoder step) makes the decoder step-wise during training, which takes it off cuDNN: it
+    needs attention and ``rnn.allow_non_cudnn=true``, and the kernel report says so.
     """
 
     name: str = MISSING
@@ -98,7 +98,7 @@ class TranslatorModelConfig:
     attention: AttentionKind = AttentionKind.general  # none | dot | general (Luong) | additive (Bahdanau)
     tie_embeddings: bool = False  # the decoder's output layer reuses its input embeddings
     label_smoothing: float = 0.1
-    input_feeding: bool = False  # not implemented (see the docstring)
+    input_feeding: bool = False  # step-wise decoder, off cuDNN (see the docstring)
 
 
 def register(store) -> None:

@@ -36,11 +36,15 @@ def test_every_option_builds_and_runs(overrides):
     assert (model.attention_weights(batch) is not None) == has_attention
 
 
-def test_input_feeding_is_refused_with_an_honest_message():
-    with pytest.raises(ConfigError, match="step-wise.*off the cuDNN kernel"):
+def test_input_feeding_needs_attention_and_the_cudnn_opt_out():
+    with pytest.raises(ConfigError, match="step-wise.*off the cuDNN kernel.*allow_non_cudnn=true"):
         build_translator(_model(input_feeding=True), 30, 20)
-    with pytest.raises(ConfigError, match="not implemented yet"):
-        build_translator(_model(input_feeding=True, rnn={"allow_non_cudnn": True}), 30, 20)
+    with pytest.raises(ConfigError, match="needs attention"):
+        build_translator(_model(input_feeding=True, attention="none", rnn={"allow_non_cudnn": True}), 30, 20)
+    model = build_translator(_model(input_feeding=True, rnn={"allow_non_cudnn": True}), 30, 20)
+    batch = {"source": np.array([[4, 5, 2], [6, 2, 0]], "int32"), "target_in": np.array([[1, 7], [1, 8]], "int32")}
+    assert np.asarray(model(batch)).shape == (2, 2, 20)
+    assert model.decoder.input_feeding
 
 
 @pytest.mark.parametrize("overrides,fragment", [

@@ -5,18 +5,19 @@ import numpy as np
 import pytest
 
 from framework.models.bridge import Bridge, source_layer
+from framework.models.cudnn import kernel_report
 from framework.models.encoder import RNNEncoder
 from framework.models.seq2seq import Seq2Seq
 
 
 def _model(cell="lstm", bidirectional=False, bridge="identity", attention=None, enc_layers=2, dec_layers=2,
-           tie=False):
+           tie=False, feeding=False):
     encoder = RNNEncoder(20, 8, cell, 6, enc_layers, bidirectional, 0.0, name="encoder").get_config()
     bridge_cfg = Bridge(bridge, cell, enc_layers, dec_layers, bidirectional, 6, 6, name="bridge").get_config()
     from framework.models.decoder import RNNDecoder
 
     decoder = RNNDecoder(18, 8, cell, 6, dec_layers, 0.0, attention, 12 if bidirectional else 6, tie,
-                         name="decoder").get_config()
+                         input_feeding=feeding, name="decoder").get_config()
     return Seq2Seq(encoder, bridge_cfg, decoder, label_smoothing=0.0)
 
 
@@ -105,14 +106,15 @@ def test_identity_bridge_refuses_mismatched_sizes():
         Bridge("sum", "lstm", 2, 2, True, 6, 8)
 
 
-@pytest.mark.parametrize("cell,attention,bidirectional,tie", [
-    ("lstm", None, False, False), ("gru", "general", True, False), ("lstm", "additive", True, True),
-    ("gru", "dot", False, False),
+@pytest.mark.parametrize("cell,attention,bidirectional,tie,feeding", [
+    ("lstm", None, False, False, False), ("gru", "general", True, False, False),
+    ("lstm", "additive", True, True, False), ("gru", "dot", False, False, False),
+    ("lstm", "general", True, False, True), ("gru", "additive", False, False, True),
 ])
-def test_one_step_decoding_equals_teacher_forcing(cell, attention, bidirectional, tie):
+def test_one_step_decoding_equals_teacher_forcing(cell, attention, bidirectional, tie, feeding):
     keras.utils.set_random_seed(0)
     bridge = "concat_dense" if bidirectional else "identity"
-    model = _model(cell, bidirectional, bridge, attention, tie=tie)
+    model = _model(cell, bidirectional, bridge, attention, tie=tie, feeding=feeding)
     source = _source(np.random.default_rng(3), [6, 4])
     target_in = np.array([[1, 5, 7, 9, 4], [1, 3, 8, 0, 0]], "int32")
     logits = np.asarray(model({"source": source, "target_in": target_in}))
@@ -137,3 +139,44 @@ def test_seq2seq_saves_and_reloads(tmp_path):
     model.save(tmp_path / "m.keras")
     again = keras.models.load_model(tmp_path / "m.keras")
     np.testing.assert_allclose(np.asarray(again(batch)), before, atol=1e-6)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_input_feeding_feeds_the_previous_attentional_vector(cell):
+    keras.utils.set_random_seed(0)
+    model = _model(cell, True, "concat_dense", "general", feeding=True)
+    source = _source(np.random.default_rng(5), [4, 3])
+    outputs, mask, states = model.encode(source)
+    assert len(states) == 3 and np.all(np.asarray(states[-1]) == 0.0)  # 2 layers, then the zero feed
+    _, states, _ = model.decode_step(np.array([1, 1], "int32"), states, outputs, mask)
+    first_feed = np.asarray(states[-1])
+    assert first_feed.shape == (2, 6) and np.abs(first_feed).sum() > 0
+    # the same token from another attentional vector gives another distribution: the feed is an input
+    a, _, _ = model.decode_step(np.array([5, 5], "int32"), states, outputs, mask)
+    b, _, _ = model.decode_step(np.array([5, 5], "int32"), [*states[:-1], states[-1] * 0.0], outputs, mask)
+    assert np.abs(np.asarray(a) - np.asarray(b)).max() > 1e-4
+    model({"source": source, "target_in": np.array([[1, 5], [1, 5]], "int32")})
+    report = kernel_report(model)
+    decoder_kernels = {kernel for name, kernel in report.items() if "/decoder/" in name}
+    assert decoder_kernels == {"generic (model.input_feeding=true: the decoder runs one step at a time)"}
+
+
+def test_input_feeding_model_trains_and_reloads(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = _model("lstm", True, "concat_dense", "general", feeding=True)
+    model.compile(optimizer="adam")
+    batch = {"source": _source(np.random.default_rng(6), [5, 2]), "target_in": np.array([[1, 4, 6], [1, 5, 0]], "int32")}
+    target_out = np.array([[4, 6, 2], [5, 2, 0]], "int32")
+    losses = [float(model.train_on_batch(batch, target_out)) for _ in range(30)]
+    assert losses[-1] < losses[0]
+    before = np.asarray(model(batch))
+    model.save(tmp_path / "m.keras")
+    np.testing.assert_allclose(np.asarray(keras.models.load_model(tmp_path / "m.keras")(batch)), before, atol=1e-6)
+
+
+def test_translator_embeddings_start_at_unit_variance():
+    keras.utils.set_random_seed(0)
+    model = _model("lstm", True, "concat_dense", "general")
+    model({"source": _source(np.random.default_rng(7), [3]), "target_in": np.array([[1, 4]], "int32")})
+    for layer in (model.encoder.embedding, model.decoder.embedding):
+        assert 0.8 < float(np.std(np.asarray(layer.embeddings))) < 1.2  # see framework.models.initialization

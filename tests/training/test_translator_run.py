@@ -138,3 +138,13 @@ def test_input_feeding_is_refused_before_training(tmp_path):
     assert result.returncode == 2, result.stderr[-3000:]
     line = result.stderr.strip().splitlines()[-1]
     assert line.startswith("error: model.input_feeding=true makes the decoder step-wise") and "cuDNN" in line
+
+
+def test_input_feeding_trains_with_the_opt_out(tmp_path):
+    run_dir = tmp_path / "run"
+    result = _recipe("train.py", *TINY, "model.input_feeding=true", "model.rnn.allow_non_cudnn=true",
+                     "trainer.epochs=1", "decode.strategy=greedy", f"hydra.run.dir={run_dir}")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert "test/bleu" in metrics
+    assert "one step at a time" in (run_dir / "train.log").read_text()
