@@ -283,8 +283,9 @@ class BenchmarkShapes:
     cell: Cell = Cell.lstm
     vocab_size: int = 10000
     num_tags: int = 20
-    steps: int = 10
+    steps: int = 10  # timed batches per round
     warmup: int = 3
+    rounds: int = 3  # ours and plain Keras measured in turns, medians reported (a noisy machine slows both)
     decode_sentences: int = 64
     beam_size: int = 5
     matmul_size: int = 2048

@@ -12,7 +12,7 @@ from framework.benchmarking import format_table, lstm_flops_per_word, run_benchm
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"batch_size": 4, "seq_len": 6, "units": 8, "embed_dim": 8, "layers": 1, "cell": "lstm", "vocab_size": 50,
-        "num_tags": 5, "steps": 1, "warmup": 1, "decode_sentences": 3, "beam_size": 2, "matmul_size": 32}
+        "num_tags": 5, "steps": 1, "warmup": 1, "rounds": 2, "decode_sentences": 3, "beam_size": 2, "matmul_size": 32}
 
 
 def test_flops_count_by_hand():
@@ -32,6 +32,8 @@ def test_run_benchmark_reports_every_figure():
     assert tagger["speedup_vs_plain_keras"] == pytest.approx(
         tagger["train_words_per_second"] / tagger["plain_keras_train_words_per_second"])
     assert all(kernel.startswith(("cuDNN", "generic")) for kernel in tagger["kernels"].values())
+    assert len(tagger["train_words_per_second_rounds"]) == 2
+    assert sorted(tagger["train_words_per_second_rounds"])[0] <= tagger["train_words_per_second"]
     for section in ("translator", "translator_attention"):
         assert result[section]["greedy_sentences_per_second"] > 0
         assert result[section]["beam2_sentences_per_second"] > 0
