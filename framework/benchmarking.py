@@ -18,7 +18,7 @@ import numpy as np
 from framework.environment import describe_environment
 from framework.inference.search import Searcher
 from framework.models.bridge import Bridge
-from framework.models.cudnn import kernel_report
+from framework.models.cudnn import gpu_available, kernel_report
 from framework.models.decoder import RNNDecoder
 from framework.models.encoder import RNNEncoder
 from framework.models.rnn_stack import RecurrentStack
@@ -64,9 +64,9 @@ def lstm_flops_per_word(input_dim: int, units: int, layers: int, bidirectional: 
     return 3.0 * total
 
 
-def _tagger(b: Any, cell: str) -> keras.Model:
+def _tagger(b: Any, cell: str, use_cudnn: bool | str = "auto") -> keras.Model:
     encoder = RecurrentStack(cell=cell, units=b.units, num_layers=b.layers, bidirectional=True, dropout=0.0,
-                             name="encoder")  # fmt: skip
+                             use_cudnn=use_cudnn, name="encoder")  # fmt: skip
     model = SequenceTagger(b.vocab_size, 64, b.num_tags, word_dim=b.embed_dim, char_kind="none",
                            encoder=encoder.get_config(), embedding_dropout=0.0, head="softmax")  # fmt: skip
     model.compile(optimizer="adam")
@@ -172,6 +172,33 @@ def peak_memory_bytes() -> dict[str, int]:
     return peaks
 
 
+def kernel_and_precision_comparison(b: Any, cell: str = "lstm") -> dict[str, Any]:
+    """Tagger training words/s with the default kernel against ``use_cudnn=False`` (the generic
+    loop), and in float32 against mixed precision (float16 compute, float32 weights, loss
+    scaling), at the benchmark's shapes. On a GPU this is cuDNN vs generic on the same device."""
+    rng = np.random.default_rng(2)
+    words = rng.integers(2, b.vocab_size, (b.batch_size, b.seq_len)).astype("int32")
+    x = {"words": words, "chars": np.zeros((b.batch_size, b.seq_len, 1), "int32")}
+    tags = rng.integers(0, b.num_tags, (b.batch_size, b.seq_len)).astype("int32")
+    rates = {}
+    for name, use_cudnn, policy in (("default_kernel", "auto", "float32"), ("generic_kernel", False, "float32"),
+                                    ("mixed_precision", "auto", "mixed_float16")):  # fmt: skip
+        previous = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(policy)
+        try:
+            model = _tagger(b, cell, use_cudnn)
+            seconds = timed(lambda: model.train_on_batch(x, tags), b.steps, b.warmup)
+            rates[f"{name}_train_words_per_second"] = b.batch_size * b.seq_len / seconds
+            rates[f"{name}_kernels"] = sorted(set(kernel_report(model).values()))
+        finally:
+            keras.config.set_dtype_policy(previous)
+    rates["default_vs_generic_kernel_speedup"] = (rates["default_kernel_train_words_per_second"]
+                                                  / rates["generic_kernel_train_words_per_second"])  # fmt: skip
+    rates["mixed_precision_vs_float32_speedup"] = (rates["mixed_precision_train_words_per_second"]
+                                                   / rates["default_kernel_train_words_per_second"])  # fmt: skip
+    return rates
+
+
 def run_benchmark(b: Any) -> dict[str, Any]:
     """All measurements of one benchmark run, as written to benchmark.json."""
     keras.utils.set_random_seed(0)
@@ -184,6 +211,8 @@ def run_benchmark(b: Any) -> dict[str, Any]:
         "tagger": tagger,
         "translator": benchmark_translator(b, None),
         "translator_attention": benchmark_translator(b, "general"),
+        # cuDNN vs the generic kernel and mixed precision: on a GPU (or when asked), as issue 6's GPU target needs
+        "gpu": kernel_and_precision_comparison(b, b.cell) if (gpu_available() or b.compare_kernels) else None,
         "memory": peak_memory_bytes(),
         "environment": describe_environment(),
     }
@@ -192,8 +221,8 @@ def run_benchmark(b: Any) -> dict[str, Any]:
 def format_table(result: dict[str, Any]) -> str:
     """The headline figures as an aligned text table."""
     rows = [("matmul fp32 GFLOP/s", result["matmul_fp32_flops_per_second"] / 1e9)]
-    for section in ("tagger", "translator", "translator_attention"):
-        for key, value in result[section].items():
+    for section in ("tagger", "translator", "translator_attention", "gpu"):
+        for key, value in (result.get(section) or {}).items():
             if isinstance(value, float):
                 rows.append((f"{section}.{key}", value))
     rows.append(("host peak RSS MiB", result["memory"]["host_peak_rss_bytes"] / 2**20))

@@ -289,6 +289,7 @@ class BenchmarkShapes:
     decode_sentences: int = 64
     beam_size: int = 5
     matmul_size: int = 2048
+    compare_kernels: bool = False  # also time use_cudnn=False and mixed precision (always on a GPU)
 
 
 @dataclass

@@ -12,7 +12,8 @@ from framework.benchmarking import format_table, lstm_flops_per_word, run_benchm
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"batch_size": 4, "seq_len": 6, "units": 8, "embed_dim": 8, "layers": 1, "cell": "lstm", "vocab_size": 50,
-        "num_tags": 5, "steps": 1, "warmup": 1, "rounds": 2, "decode_sentences": 3, "beam_size": 2, "matmul_size": 32}
+        "num_tags": 5, "steps": 1, "warmup": 1, "rounds": 2, "decode_sentences": 3, "beam_size": 2, "matmul_size": 32,
+        "compare_kernels": False}
 
 
 def test_flops_count_by_hand():
@@ -50,3 +51,17 @@ def test_benchmark_recipe_writes_json(tmp_path):
     data = json.loads((tmp_path / "benchmark.json").read_text())
     assert data["shapes"]["seq_len"] == 6
     assert "speedup_vs_plain_keras" in done.stdout
+
+
+def test_kernel_and_precision_comparison_reports_both_kernels_and_precisions():
+    from framework.benchmarking import kernel_and_precision_comparison
+
+    result = kernel_and_precision_comparison(OmegaConf.create(TINY))
+    for key in ("default_kernel", "generic_kernel", "mixed_precision"):
+        assert result[f"{key}_train_words_per_second"] > 0
+    assert result["generic_kernel_kernels"] == ["generic (use_cudnn=False), input projection hoisted out of the time loop"]
+    assert result["default_vs_generic_kernel_speedup"] == pytest.approx(
+        result["default_kernel_train_words_per_second"] / result["generic_kernel_train_words_per_second"])
+    import keras
+
+    assert keras.config.dtype_policy().name == "float32"  # restored
