@@ -51,6 +51,9 @@ class _HoistedLoop:
                               return_sequences=self.return_sequences)  # fmt: skip
 
 
+UNKNOWN_STEPS = 2**31 - 1  # see run_time_major
+
+
 def time_major(x):
     """[B, T, ...] -> [T, B, ...] (and back)."""
     return ops.transpose(x, (1, 0, *range(2, len(x.shape))))
@@ -74,7 +77,10 @@ def run_time_major(step, projected, states, mask, *, zero_output_for_mask=False,
         states,
         mask=None if mask is None else time_major(mask),
         unroll=False,
-        input_length=projected.shape[0],
+        # Only an upper bound on the loop's iterations (it stops at the last step). Unknown at trace
+        # time (a relaxed tf.function trace), Keras would fall back to ``inputs.shape[1]``: the batch
+        # size of time-major inputs, which silently cut long sentences short.
+        input_length=projected.shape[0] or UNKNOWN_STEPS,
         time_major=True,
         zero_output_for_mask=zero_output_for_mask,
         return_all_outputs=return_sequences,

@@ -96,3 +96,23 @@ def test_config_round_trip_and_kernel_note():
     assert layer_kernel(layer.forward_layer).endswith(HOISTED)
     assert not layer_kernel(keras.layers.GRU(4)).endswith(HOISTED)
     assert not layer_kernel(HoistedGRU(4, recurrent_dropout=0.2)).endswith(HOISTED)  # the stock loop runs
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="a relaxed tf.function trace")
+@pytest.mark.parametrize("wrapper", [None, FusedBidirectional])
+@pytest.mark.parametrize(("ours", "stock", "extra"), CELLS[:2])
+def test_unknown_time_dimension_runs_every_step(ours, stock, extra, wrapper):
+    """A trace with the batch size known and the length not (what fit's relaxed retracing gives)
+    must still run all steps: Keras' loop takes a missing length from inputs.shape[1]."""
+    import tensorflow as tf
+
+    x = RNG.random((3, 11, 5)).astype("float32")  # 11 steps > batch size 3
+    mask = np.arange(11)[None, :] < np.array([[11], [7], [4]])
+    build = (lambda layer: layer) if wrapper is None else (lambda layer: wrapper(layer))
+    stock_wrap = (lambda layer: layer) if wrapper is None else keras.layers.Bidirectional
+    a, b = stock_wrap(stock(4, return_sequences=True, **extra)), build(ours(4, return_sequences=True, **extra))
+    a(x, mask=mask), b(x, mask=mask)
+    b.set_weights(a.get_weights())
+    traced = tf.function(lambda x, m: b(x, mask=m, training=True),
+                         input_signature=[tf.TensorSpec([3, None, 5]), tf.TensorSpec([3, None], tf.bool)])  # fmt: skip
+    _assert_same(a(x, mask=mask, training=True), traced(x, mask))
