@@ -59,7 +59,7 @@ def test_kernel_and_precision_comparison_reports_both_kernels_and_precisions():
     result = kernel_and_precision_comparison(OmegaConf.create(TINY))
     for key in ("default_kernel", "generic_kernel", "mixed_precision"):
         assert result[f"{key}_train_words_per_second"] > 0
-    assert result["generic_kernel_kernels"] == ["generic (use_cudnn=False), input projection hoisted out of the time loop"]
+    assert [kernel.split(",")[0] for kernel in result["generic_kernel_kernels"]] == ["generic (use_cudnn=False)"]
     assert result["default_vs_generic_kernel_speedup"] == pytest.approx(
         result["default_kernel_train_words_per_second"] / result["generic_kernel_train_words_per_second"])
     import keras

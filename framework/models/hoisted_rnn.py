@@ -8,11 +8,12 @@ matmul. On a GPU with cuDNN-eligible settings they defer to Keras unchanged, so 
 kernel still runs. Weights, config and outputs are exactly Keras' (the tests compare them), so
 checkpoints move freely between these and the stock layers.
 
-The hoisted loop is taken when it computes the same thing as the stock one: no recurrent
-dropout, no unroll, and no input dropout inside the cell while training (our models put dropout
-between layers, never inside the cell). Otherwise the stock loop runs. They override Keras'
-``inner_loop`` and reuse its backend loop (``keras.src.backend.rnn``), internal API that the
-equality tests pin against each Keras upgrade.
+The hoisted loop is taken when it computes the same thing as the stock one and pays: no
+recurrent dropout, no unroll, no input dropout inside the cell while training (our models put
+dropout between layers, never inside the cell), and at least ``MIN_HOISTED_UNITS`` units
+(framework.models.cudnn; smaller layers measured slower). Otherwise the stock loop runs. They
+override Keras' ``inner_loop`` and reuse its backend loop (``keras.src.backend.rnn``), internal
+API that the equality tests pin against each Keras upgrade.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import keras
 from keras import ops
 from keras.src import backend as keras_backend  # the active backend's rnn loop, as Keras' RNN uses
 
+from framework.models import cudnn as cudnn_rules
 from framework.models.cudnn import gpu_available
 
 
@@ -34,8 +36,8 @@ class _HoistedLoop:
     def _hoistable(self, training) -> bool:
         if self.use_cudnn in ("auto", True) and gpu_available():
             return False  # Keras runs cuDNN here, which already hoists
-        if self.recurrent_dropout or self.unroll:
-            return False
+        if self.recurrent_dropout or self.unroll or self.cell.units < cudnn_rules.MIN_HOISTED_UNITS:
+            return False  # the stock loop: same result, and faster for small layers
         return not (training and self.dropout)
 
     def _inputs(self, sequences, mask):

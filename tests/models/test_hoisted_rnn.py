@@ -12,6 +12,12 @@ from framework.models.hoisted_rnn import HoistedGRU, HoistedLSTM
 
 pytestmark = pytest.mark.skipif(gpu_available(), reason="on a GPU these layers defer to cuDNN")
 
+
+@pytest.fixture(autouse=True)
+def hoist_every_size(monkeypatch):
+    """The layers here are tiny; take the hoisted loop anyway (the threshold is a speed choice)."""
+    monkeypatch.setattr("framework.models.cudnn.MIN_HOISTED_UNITS", 1)
+
 RNG = np.random.default_rng(0)
 X = RNG.random((3, 6, 5)).astype("float32")
 MASK = np.array([[1] * 6, [1, 1, 1, 0, 0, 0], [1, 1, 0, 0, 0, 0]], bool)
@@ -116,3 +122,10 @@ def test_unknown_time_dimension_runs_every_step(ours, stock, extra, wrapper):
     traced = tf.function(lambda x, m: b(x, mask=m, training=True),
                          input_signature=[tf.TensorSpec([3, None, 5]), tf.TensorSpec([3, None], tf.bool)])  # fmt: skip
     _assert_same(a(x, mask=mask, training=True), traced(x, mask))
+
+
+def test_small_layers_keep_the_stock_loop(monkeypatch):
+    monkeypatch.setattr("framework.models.cudnn.MIN_HOISTED_UNITS", 8)
+    assert not HoistedLSTM(4)._hoistable(True)
+    assert HoistedLSTM(8)._hoistable(True)
+    assert not layer_kernel(HoistedGRU(4)).endswith(HOISTED)
