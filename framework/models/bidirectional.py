@@ -18,7 +18,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from framework.models.hoisted_rnn import HoistedGRU, HoistedLSTM, lstm_update, project_time_major, run_time_major
+from framework.models.hoisted_rnn import (HoistedGRU, HoistedLSTM, gru_update, lstm_update, project_time_major,
+                                         run_time_major)
 
 
 def reverse_within_lengths(x, mask):
@@ -131,23 +132,12 @@ def _gru_step(forward_cell, backward_cell, units):
     if cell.use_bias and cell.reset_after:
         recurrent_bias = ops.expand_dims(_stack(forward_cell.bias[1], backward_cell.bias[1]), 1)
 
+    def recurrent(h, part):
+        product = _batched(h, kernels if part is None else kernels[:, :, part], units)
+        return _flat(product if recurrent_bias is None or part is not None else product + recurrent_bias)
+
     def step(x_projected, states):
-        h_previous = states[0]
-        x_z, x_r, x_h = ops.split(x_projected, 3, axis=-1)
-        if cell.reset_after:
-            inner = _batched(h_previous, kernels, units)
-            if recurrent_bias is not None:
-                inner = inner + recurrent_bias
-            r_z, r_r, r_h = ops.split(_flat(inner), 3, axis=-1)
-            z = cell.recurrent_activation(x_z + r_z)
-            r = cell.recurrent_activation(x_r + r_r)
-            candidate = cell.activation(x_h + r * r_h)
-        else:
-            r_z, r_r = ops.split(_flat(_batched(h_previous, kernels[:, :, : 2 * units], units)), 2, axis=-1)
-            z = cell.recurrent_activation(x_z + r_z)
-            r = cell.recurrent_activation(x_r + r_r)
-            candidate = cell.activation(x_h + _flat(_batched(r * h_previous, kernels[:, :, 2 * units :], units)))
-        h = z * h_previous + (1 - z) * candidate
+        h = gru_update(cell, x_projected, states[0], recurrent)
         return h, [h]
 
     return step

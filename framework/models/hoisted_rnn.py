@@ -103,6 +103,25 @@ def lstm_update(cell, z, c_previous):
     return o * cell.activation(c), c
 
 
+def gru_update(cell, x_projected, h_previous, recurrent):
+    """New h of a GRU from the step's input projections (Keras' z, r, h layout) and
+    ``recurrent(h, part)``: ``h`` times the recurrent kernel's columns ``part`` (None: all of
+    them, plus the recurrent bias of ``reset_after``). Shared by the one- and two-direction loops."""
+    units = cell.units
+    x_z, x_r, x_h = ops.split(x_projected, 3, axis=-1)
+    if cell.reset_after:
+        r_z, r_r, r_h = ops.split(recurrent(h_previous, None), 3, axis=-1)
+        z = cell.recurrent_activation(x_z + r_z)
+        r = cell.recurrent_activation(x_r + r_r)
+        candidate = cell.activation(x_h + r * r_h)
+    else:
+        r_z, r_r = ops.split(recurrent(h_previous, slice(0, 2 * units)), 2, axis=-1)
+        z = cell.recurrent_activation(x_z + r_z)
+        r = cell.recurrent_activation(x_r + r_r)
+        candidate = cell.activation(x_h + recurrent(r * h_previous, slice(2 * units, None)))
+    return z * h_previous + (1 - z) * candidate
+
+
 @keras.saving.register_keras_serializable(package="rnnseq")
 class HoistedLSTM(_HoistedLoop, keras.layers.LSTM):
     """``keras.layers.LSTM`` with the input projection out of the generic time loop."""
@@ -141,24 +160,12 @@ class HoistedGRU(_HoistedLoop, keras.layers.GRU):
             input_bias, recurrent_bias = (cell.bias, None) if not cell.reset_after else ops.unstack(cell.bias)
         projected = project_time_major(sequences, cell.kernel, input_bias)
 
+        def recurrent(h, part):
+            product = ops.matmul(h, cell.recurrent_kernel if part is None else cell.recurrent_kernel[:, part])
+            return product if recurrent_bias is None else product + recurrent_bias
+
         def step(x_projected, states):
-            h_previous = _first(states)
-            x_z, x_r, x_h = ops.split(x_projected, 3, axis=-1)
-            if cell.reset_after:
-                inner = ops.matmul(h_previous, cell.recurrent_kernel)
-                if recurrent_bias is not None:
-                    inner = inner + recurrent_bias
-                r_z, r_r, r_h = ops.split(inner, 3, axis=-1)
-                z = cell.recurrent_activation(x_z + r_z)
-                r = cell.recurrent_activation(x_r + r_r)
-                candidate = cell.activation(x_h + r * r_h)
-            else:
-                inner = ops.matmul(h_previous, cell.recurrent_kernel[:, : 2 * units])
-                r_z, r_r = ops.split(inner, 2, axis=-1)
-                z = cell.recurrent_activation(x_z + r_z)
-                r = cell.recurrent_activation(x_r + r_r)
-                candidate = cell.activation(x_h + ops.matmul(r * h_previous, cell.recurrent_kernel[:, 2 * units :]))
-            h = z * h_previous + (1 - z) * candidate
+            h = gru_update(cell, x_projected, _first(states), recurrent)
             return h, [h]
 
         return self._loop(step, projected, [_first(initial_state)], mask)
