@@ -76,6 +76,10 @@ class TaggingDataConfig:
     lowercase: bool = False
     min_freq: int = 1
     max_word_length: int = 24
+    # Extra input columns embedded beside the word (e.g. [1] for the POS tags of CoNLL-2000/2003;
+    # CoNLL-U: 0-based columns, 3 UPOS, 4 XPOS). predict then reads input in the corpus format.
+    feature_columns: list[int] = field(default_factory=list)
+    casing: bool = False  # the word's casing class (lower, upper, title, numeric, ...) as a feature
     tfds_name: Optional[str] = None  # e.g. conll2003, universal_dependencies/en_ewt
     tfds_splits: dict[str, str] = field(default_factory=lambda: {"train": "train", "dev": "dev", "test": "test"})
     tfds_tag_feature: Optional[str] = None  # e.g. ner, upos, chunks
@@ -91,6 +95,7 @@ class EmbeddingConfig:
     trainable: bool = True
     dropout: float = 0.5
     word_dropout: float = 0.0  # probability of replacing a training word by <unk>
+    feature_dim: int = 20  # embedding size of each data.feature_columns column and of data.casing
 
 
 @dataclass

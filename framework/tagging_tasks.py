@@ -7,7 +7,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from framework.data.corpus import load_tagging_corpus, read_tagging_file, resolve_scheme, convert_sentences
+from framework.data.corpus import (convert_sentences, load_tagging_corpus, read_tagging_file, read_unlabeled_file,
+                                   resolve_scheme)
 from framework.data.readers import read_tokens, write_columns
 from framework.evaluation.tagger_eval import predict_tags, to_input_scheme
 from framework.io import atomic_write_json
@@ -52,10 +53,19 @@ def evaluate_run(run_dir: str, split: str, file: str | None = None, batch_size: 
 
 
 def predict_file(run_dir: str, input_path: str, output_path: str, batch_size: int = 128) -> int:
-    """Tag one sentence per line of ``input_path``; write ``word TAG`` lines in the corpus's scheme."""
+    """Tag one sentence per line of ``input_path``; write ``word TAG`` lines in the corpus's scheme.
+
+    A tagger trained with feature columns reads its input in the corpus format instead (one
+    token a line, the word and feature columns where training had them; a tag column is ignored).
+    """
     run = load_run(run_dir)
-    sentences = read_tokens(input_path)
-    predicted = predict_tags(run.model, run.vocabs, sentences, batch_size)
+    features = None
+    if run.vocabs.features:
+        read = read_unlabeled_file(input_path, run.cfg.data)
+        sentences, features = [list(s.words) for s in read], [s.features for s in read]
+    else:
+        sentences = read_tokens(input_path)
+    predicted = predict_tags(run.model, run.vocabs, sentences, batch_size, features=features)
     predicted = to_input_scheme(predicted, run.vocabs.train_scheme, run.vocabs.scheme)
     write_columns(output_path, sentences, predicted)
     log.info("tagged %d sentences into %s", len(sentences), output_path)

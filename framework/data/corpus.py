@@ -31,10 +31,19 @@ def read_tagging_file(path: str, data: Any, scheme: str | None = None) -> list[S
     scheme = scheme or data.scheme
     check = "none" if scheme == "auto" else scheme
     if data.format == "conllu":
-        return read_conllu(path, tag_field=data.tag_field)
+        return read_conllu(path, tag_field=data.tag_field, feature_columns=data.feature_columns)
     return read_columns(
-        path, word_column=data.word_column, tag_column=data.tag_column, scheme=check, separator=data.separator
-    )
+        path, word_column=data.word_column, tag_column=data.tag_column, scheme=check, separator=data.separator,
+        feature_columns=data.feature_columns,
+    )  # fmt: skip
+
+
+def read_unlabeled_file(path: str, data: Any) -> list[Sentence]:
+    """Prediction input with feature columns: the corpus format without (or ignoring) the tags."""
+    if data.format == "conllu":
+        return read_conllu(path, tag_field=None, feature_columns=data.feature_columns)
+    return read_columns(path, word_column=data.word_column, tag_column=None, separator=data.separator,
+                        feature_columns=data.feature_columns)  # fmt: skip
 
 
 def resolve_scheme(data: Any, train: list[Sentence]) -> str:
@@ -76,6 +85,8 @@ def load_tagging_corpus(data: Any) -> TaggingCorpus:
     if data.source == "tfds":
         from framework.data.tfds_source import load_tfds_splits
 
+        if data.feature_columns:
+            raise ConfigError("data.feature_columns reads columns of local files; it does not apply to data.source=tfds")
         splits = load_tfds_splits(data)
         train, dev, test = splits["train"], splits.get("dev", []), splits.get("test", [])
     else:

@@ -10,7 +10,11 @@ import tensorflow as tf
 from framework.data.batching import EncodedSentence
 
 _SPEC = (
-    {"words": tf.TensorSpec([None], tf.int32), "chars": tf.TensorSpec([None, None], tf.int32)},
+    {
+        "words": tf.TensorSpec([None], tf.int32),
+        "chars": tf.TensorSpec([None, None], tf.int32),
+        "features": tf.TensorSpec([None, None], tf.int32),
+    },
     tf.TensorSpec([None], tf.int32),
 )
 
@@ -30,7 +34,8 @@ def training_dataset(
     shuffle_buffer: int = 100_000,
     shuffle: bool = True,
 ) -> tf.data.Dataset:
-    """Batches of ``({"words": [B,T], "chars": [B,T,C]}, tags [B,T])`` with sentences of similar length.
+    """Batches of ``({"words": [B,T], "chars": [B,T,C], "features": [B,T,F]}, tags [B,T])``, sentences
+    of similar length together.
 
     Empty sentences are dropped first: an all-padding row breaks cuDNN's right-padding check.
     Shuffling is seeded and reshuffles every epoch; the batch order is shuffled too, so buckets
@@ -40,7 +45,8 @@ def training_dataset(
 
     def generate():
         for item in items:
-            yield {"words": item.words, "chars": item.chars}, item.tags
+            features = item.features if item.features is not None else np.zeros((len(item.words), 0), np.int32)
+            yield {"words": item.words, "chars": item.chars, "features": features}, item.tags
 
     dataset = tf.data.Dataset.from_generator(generate, output_signature=_SPEC).cache()
     if shuffle:
@@ -50,7 +56,7 @@ def training_dataset(
         lambda inputs, tags: tf.shape(inputs["words"])[0],
         bucket_boundaries=boundaries,
         bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-        padded_shapes=({"words": [None], "chars": [None, None]}, [None]),
+        padded_shapes=({"words": [None], "chars": [None, None], "features": [None, None]}, [None]),
     )
     if shuffle:
         dataset = dataset.shuffle(256, seed=seed + 1, reshuffle_each_iteration=True)

@@ -31,6 +31,8 @@ class Sentence:
     Attributes:
         words: The tokens, exactly as in the file (odd tokens such as emoji are kept).
         tags: One tag per word, or () for unlabeled input.
+        features: Extra input columns (e.g. the POS tag of CoNLL-2000/2003), one tuple per
+            configured feature column, each with one value per word; () when none are read.
         line: 1-based line of the first token, so later errors (e.g. an over-long sentence) can
             point back into the file.
     """
@@ -38,6 +40,7 @@ class Sentence:
     words: tuple[str, ...]
     tags: tuple[str, ...]
     line: int
+    features: tuple[tuple[str, ...], ...] = ()
 
 
 def _read_lines(path: str | os.PathLike) -> list[str]:
@@ -83,27 +86,32 @@ class _SentenceBuilder:
         self.sentences: list[Sentence] = []
         self.words: list[str] = []
         self.tags: list[str] = []
+        self.features: list[tuple[str, ...]] = []
         self.first = 0
 
-    def add(self, number: int, word: str, tag: str | None) -> None:
+    def add(self, number: int, word: str, tag: str | None, features: tuple[str, ...] = ()) -> None:
         """Append one token read at 1-based line ``number`` (tag None for unlabeled input)."""
         if not self.words:
             self.first = number
         self.words.append(word)
         if tag is not None:
             self.tags.append(tag)
+        self.features.append(features)
 
     def close(self) -> None:
         """End the current sentence, if it has tokens (runs of blank lines make no empty sentences)."""
         if self.words:
-            self.sentences.append(Sentence(tuple(self.words), tuple(self.tags), self.first))
-            self.words, self.tags = [], []
+            columns = tuple(zip(*self.features)) if self.features and self.features[0] else ()
+            self.sentences.append(Sentence(tuple(self.words), tuple(self.tags), self.first, columns))
+            self.words, self.tags, self.features = [], [], []
 
 
 def _conllu_token(
-    path: str | os.PathLike, number: int, line: str, tag_index: int, expected_id: int
-) -> tuple[str, str] | None:
-    """Parse one CoNLL-U word line into (word, tag); None for multiword ranges and empty nodes."""
+    path: str | os.PathLike, number: int, line: str, tag_index: int | None, expected_id: int,
+    feature_columns: Sequence[int] = (),
+) -> tuple[str, str | None, tuple[str, ...]] | None:  # fmt: skip
+    """Parse one CoNLL-U word line into (word, tag, features); None for multiword ranges and
+    empty nodes. ``tag_index`` None reads unlabeled input (any tag field, even ``_``)."""
     fields = line.split("\t")
     if len(fields) != 10:
         raise DataError(path, number, f"expected 10 tab-separated columns (CoNLL-U), found {len(fields)}")
@@ -119,16 +127,22 @@ def _conllu_token(
     if int(ident) != expected_id:
         hint = " (missing blank line before a new sentence?)" if int(ident) == 1 else ""
         raise DataError(path, number, f"expected word ID {expected_id}, found {ident}{hint}")
-    word, tag = fields[1], fields[tag_index]
+    word = fields[1]
     if not word:
         raise DataError(path, number, "expected a word in column 2, found an empty field")
+    features = tuple(fields[index] for index in feature_columns)
+    if tag_index is None:
+        return word, None, features
+    tag = fields[tag_index]
     if not tag or tag == "_":
         name = "a UPOS" if tag_index == 3 else "an XPOS"
         raise DataError(path, number, f"expected {name} tag in column {tag_index + 1}, found {tag!r}")
-    return word, tag
+    return word, tag, features
 
 
-def read_conllu(path: str | os.PathLike, tag_field: str = "upos") -> list[Sentence]:
+def read_conllu(
+    path: str | os.PathLike, tag_field: str | None = "upos", feature_columns: Sequence[int] = ()
+) -> list[Sentence]:
     """Read a CoNLL-U treebank (e.g. UD English EWT) as words with UPOS or XPOS tags.
 
     Comment lines, multiword-token ranges (``1-2``) and empty nodes (``8.1``) are skipped, since
@@ -136,7 +150,9 @@ def read_conllu(path: str | os.PathLike, tag_field: str = "upos") -> list[Senten
 
     Args:
         path: The .conllu file.
-        tag_field: "upos" (column 4) or "xpos" (column 5).
+        tag_field: "upos" (column 4) or "xpos" (column 5); None reads unlabeled input.
+        feature_columns: 0-based CoNLL-U columns read as extra inputs (e.g. 4 for XPOS, 3 for
+            UPOS), stored in ``Sentence.features``.
 
     Returns:
         The sentences in file order.
@@ -146,16 +162,19 @@ def read_conllu(path: str | os.PathLike, tag_field: str = "upos") -> list[Senten
             tag, non-UTF-8 bytes, or a missing/empty file.
         ValueError: Unknown ``tag_field``.
     """
-    if tag_field not in _CONLLU_TAG_COLUMNS:
+    if tag_field is not None and tag_field not in _CONLLU_TAG_COLUMNS:
         raise ValueError(f"unknown CoNLL-U tag_field {tag_field!r}: expected 'upos' or 'xpos'")
-    tag_index = _CONLLU_TAG_COLUMNS[tag_field]
+    for index in feature_columns:
+        if not 0 <= index < 10:
+            raise ValueError(f"CoNLL-U feature column {index} is not one of the 10 columns (0-9)")
+    tag_index = None if tag_field is None else _CONLLU_TAG_COLUMNS[tag_field]
     lines = _read_lines(path)
     builder = _SentenceBuilder()
     for number, line in enumerate(lines, 1):
         if not line or line.isspace():
             builder.close()
         elif line[0] != "#":
-            token = _conllu_token(path, number, line, tag_index, len(builder.words) + 1)
+            token = _conllu_token(path, number, line, tag_index, len(builder.words) + 1, feature_columns)
             if token is not None:
                 builder.add(number, *token)
     builder.close()
@@ -184,16 +203,21 @@ def _resolve_column(path: str | os.PathLike, number: int, count: int, index: int
 
 
 def _column_layout(
-    path: str | os.PathLike, number: int, count: int, word_column: int, tag_column: int | None
-) -> tuple[int, int | None]:
-    """Fix the word and tag positions from the first token line, which every later line must match."""
+    path: str | os.PathLike, number: int, count: int, word_column: int, tag_column: int | None,
+    feature_columns: Sequence[int] = (),
+) -> tuple[int, int | None, tuple[int, ...]]:  # fmt: skip
+    """Fix the word, tag and feature positions from the first token line, which every later
+    line must match."""
     word = _resolve_column(path, number, count, word_column, "word_column")
+    features = tuple(_resolve_column(path, number, count, index, "feature_columns") for index in feature_columns)
     if tag_column is None:
-        return word, None
+        return word, None, features
     tag = _resolve_column(path, number, count, tag_column, "tag_column")
     if tag == word:
         raise DataError(path, number, f"expected a word column and a separate tag column, found {count} column(s)")
-    return word, tag
+    if tag in features:
+        raise DataError(path, number, f"expected feature columns other than the tag column {tag_column}")
+    return word, tag, features
 
 
 def read_columns(
@@ -202,6 +226,7 @@ def read_columns(
     tag_column: int | None = -1,
     scheme: str = "none",
     separator: str | None = None,
+    feature_columns: Sequence[int] = (),
 ) -> list[Sentence]:
     """Read a one-token-a-line column file (CoNLL-2003, CoNLL-2000, WNUT-17).
 
@@ -217,6 +242,8 @@ def read_columns(
         tag_column: Column of the label (negative counts from the end), or None for unlabeled input.
         scheme: Tag scheme every tag must belong to (see tagschemes.SCHEMES); "none" accepts any.
         separator: Column separator; None splits on tabs if the line has one, else on whitespace.
+        feature_columns: Columns read as extra inputs (negative counts from the end), e.g. 1 for
+            the POS tags of CoNLL-2000/2003, stored in ``Sentence.features``.
 
     Returns:
         The sentences in file order.
@@ -232,6 +259,7 @@ def read_columns(
     valid_tags: set[str] = set()  # tags already checked: one tag_error call per distinct tag
     count = first_token_line = word_at = 0
     tag_at: int | None = None
+    features_at: tuple[int, ...] = ()
     for number, line in enumerate(lines, 1):
         fields = None if not line or line.isspace() else _split_fields(line, separator)
         if fields is None or fields[0] == DOCSTART:
@@ -239,7 +267,7 @@ def read_columns(
             continue
         if not count:
             count, first_token_line = len(fields), number
-            word_at, tag_at = _column_layout(path, number, count, word_column, tag_column)
+            word_at, tag_at, features_at = _column_layout(path, number, count, word_column, tag_column, feature_columns)
         elif len(fields) != count:
             raise DataError(path, number, f"expected {count} columns like line {first_token_line}, found {len(fields)}")
         word = fields[word_at]
@@ -251,7 +279,7 @@ def read_columns(
             if message is not None:
                 raise DataError(path, number, message)
             valid_tags.add(tag)
-        builder.add(number, word, tag)
+        builder.add(number, word, tag, tuple(fields[index] for index in features_at))
     builder.close()
     if not builder.sentences:
         raise _no_sentences(path, lines, _COLUMNS_EXPECTED)

@@ -68,9 +68,36 @@ class Vocabulary:
         return cls(tuple(data["tokens"]), bool(data["specials"]))
 
 
+CASING_CLASSES = ("lower", "upper", "title", "numeric", "mainly_numeric", "has_digit", "other")
+
+
+def casing_class(word: str) -> str:
+    """The word's shape (Collobert et al. 2011; Reimers & Gurevych 2017): what lowercasing or a
+    rare-word <unk> hides from the word embedding, as one of ``CASING_CLASSES``."""
+    digits = sum(c.isdigit() for c in word)
+    if digits == len(word):
+        return "numeric"
+    if digits / len(word) > 0.5:
+        return "mainly_numeric"
+    if word.islower():
+        return "lower"
+    if word.isupper():
+        return "upper"
+    if word[0].isupper():
+        return "title"
+    return "has_digit" if digits else "other"
+
+
+CASING = Vocabulary(("<pad>", "<unk>") + CASING_CLASSES)
+
+
 @dataclass(frozen=True)
 class TaggerVocabs:
-    """Words, characters and tags of one tagger, plus how words were normalised."""
+    """Words, characters and tags of one tagger, plus how words were normalised.
+
+    ``features`` holds one vocabulary per extra input column (``data.feature_columns``);
+    ``casing`` adds the word's casing class as one more feature after them.
+    """
 
     words: Vocabulary
     chars: Vocabulary
@@ -79,9 +106,16 @@ class TaggerVocabs:
     max_word_length: int = 24
     scheme: str = "none"  # tag scheme of the corpus files (predictions are written in it)
     train_scheme: str = "none"  # tag scheme of ``tags``
+    features: tuple[Vocabulary, ...] = ()
+    casing: bool = False
 
     def normalise(self, word: str) -> str:
         return word.lower() if self.lowercase else word
+
+    @property
+    def feature_sizes(self) -> list[int]:
+        """Vocabulary size of every model input feature: the columns, then casing."""
+        return [len(v) for v in self.features] + ([len(CASING)] if self.casing else [])
 
     def save(self, path: str | Path) -> None:
         atomic_write_json(
@@ -94,6 +128,8 @@ class TaggerVocabs:
                 "max_word_length": self.max_word_length,
                 "scheme": self.scheme,
                 "train_scheme": self.train_scheme,
+                "features": [v.to_dict() for v in self.features],
+                "casing": self.casing,
             },
         )
 
@@ -108,6 +144,8 @@ class TaggerVocabs:
             int(data["max_word_length"]),
             data.get("scheme", "none"),
             data.get("train_scheme", "none"),
+            tuple(Vocabulary.from_dict(v) for v in data.get("features", [])),
+            bool(data.get("casing", False)),
         )
 
 
@@ -120,10 +158,18 @@ def build_tagger_vocabs(
     max_word_length: int,
     scheme: str = "none",
     train_scheme: str = "none",
+    sentences_features: Sequence[Sequence[Sequence[str]]] = (),
+    casing: bool = False,
 ) -> TaggerVocabs:
-    """Vocabularies from the training sentences; tags have no specials (every id is a real tag)."""
+    """Vocabularies from the training sentences; tags have no specials (every id is a real tag).
+
+    ``sentences_features`` holds each sentence's feature columns (``Sentence.features``); every
+    column gets its own vocabulary, with an unknown id for values first seen after training.
+    """
     norm = (lambda w: w.lower()) if lowercase else (lambda w: w)
     words = Vocabulary.build((norm(w) for s in sentences_words for w in s), min_freq=min_freq)
     chars = Vocabulary.build(c for s in sentences_words for w in s for c in w)
     tags = Vocabulary.build((t for s in sentences_tags for t in s), specials=False)
-    return TaggerVocabs(words, chars, tags, lowercase, max_word_length, scheme, train_scheme)
+    columns = len(sentences_features[0]) if sentences_features else 0
+    features = tuple(Vocabulary.build(v for s in sentences_features for v in s[k]) for k in range(columns))
+    return TaggerVocabs(words, chars, tags, lowercase, max_word_length, scheme, train_scheme, features, casing)

@@ -13,9 +13,17 @@ from framework.data.vocab import TaggerVocabs
 from framework.evaluation import conlleval, token_metrics
 
 
-def predict_tags(model, vocabs: TaggerVocabs, sentences: Sequence[Sequence[str]], batch_size: int) -> list[list[str]]:
-    """Decoded tags (training scheme) for each sentence; batches are length-sorted, order is kept."""
-    encoded = [encode(words, vocabs) for words in sentences]
+def predict_tags(
+    model, vocabs: TaggerVocabs, sentences: Sequence[Sequence[str]], batch_size: int,
+    features: Sequence[Sequence[Sequence[str]]] | None = None,
+) -> list[list[str]]:  # fmt: skip
+    """Decoded tags (training scheme) for each sentence; batches are length-sorted, order is kept.
+
+    ``features`` holds each sentence's feature columns (``Sentence.features``) for a tagger
+    trained with ``data.feature_columns``.
+    """
+    features = features if features is not None else [()] * len(sentences)
+    encoded = [encode(words, vocabs, features=columns) for words, columns in zip(sentences, features)]
     predicted: list[list[str]] = [[] for _ in sentences]
     for indices in sorted_batches([len(s) for s in sentences], batch_size):
         inputs, _ = pad_batch([encoded[i] for i in indices], multiple=8)

@@ -42,5 +42,7 @@ def build_tagger(
         trainable_embeddings=model.embedding.trainable,
         pretrained=pretrained,
         seed=seed,
+        feature_sizes=vocabs.feature_sizes,
+        feature_dim=model.embedding.feature_dim,
         name="tagger",
     )

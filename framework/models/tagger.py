@@ -1,6 +1,7 @@
 """The sequence tagger: word (+ char) embeddings -> stacked (Bi)RNN -> softmax or CRF head.
 
-Inputs are ``{"words": [batch, time] int32 (0 = padding), "chars": [batch, time, chars]}``;
+Inputs are ``{"words": [batch, time] int32 (0 = padding), "chars": [batch, time, chars],
+"features": [batch, time, F]}`` (features: extra input columns and casing, read when configured);
 the model outputs emission logits [batch, time, tags]. Training loss and decoding depend on
 the head: per-token cross-entropy + argmax, or CRF negative log-likelihood + Viterbi.
 """
@@ -33,6 +34,8 @@ class SequenceTagger(keras.Model):
         pretrained: optional [num_words, word_dim] initial embedding matrix (not serialized:
             the trained weights are saved instead).
         trainable_embeddings: whether the word embeddings are updated.
+        feature_sizes: vocabulary size of each extra input feature (a POS column, casing);
+            each gets an embedding of ``feature_dim`` concatenated with the word's.
     """
 
     def __init__(
@@ -53,6 +56,8 @@ class SequenceTagger(keras.Model):
         trainable_embeddings: bool = True,
         pretrained: np.ndarray | None = None,
         seed: int | None = None,
+        feature_sizes: list[int] | tuple[int, ...] = (),
+        feature_dim: int = 20,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -62,12 +67,16 @@ class SequenceTagger(keras.Model):
             "char_kernel_size": char_kernel_size, "encoder": dict(encoder or {}),
             "embedding_dropout": embedding_dropout, "word_dropout": word_dropout, "head": head,
             "crf_constraints": crf_constraints, "trainable_embeddings": trainable_embeddings, "seed": seed,
+            "feature_sizes": [int(size) for size in feature_sizes], "feature_dim": feature_dim,
         }  # fmt: skip
         initializer = keras.initializers.Constant(pretrained) if pretrained is not None else "uniform"
         self.word_embedding = keras.layers.Embedding(
             num_words, word_dim, embeddings_initializer=initializer, trainable=trainable_embeddings, name="words"
         )
         self.char_features = self._char_layer(char_kind, num_chars, char_dim, char_units, char_kernel_size)
+        self.feature_embeddings = [
+            keras.layers.Embedding(size, feature_dim, name=f"feature_{k}") for k, size in enumerate(feature_sizes)
+        ]
         self.embedding_dropout = keras.layers.Dropout(embedding_dropout, seed=seed)
         self.encoder = RecurrentStack.from_config(dict(encoder or {"name": "encoder"}))
         self.emissions = keras.layers.Dense(num_tags, name="emissions")
@@ -94,6 +103,9 @@ class SequenceTagger(keras.Model):
         x = self.word_embedding(words)
         if self.char_features is not None:
             x = ops.concatenate([x, ops.cast(self.char_features(inputs["chars"]), x.dtype)], axis=-1)
+        if self.feature_embeddings:
+            features = inputs["features"]
+            x = ops.concatenate([x] + [embed(features[:, :, k]) for k, embed in enumerate(self.feature_embeddings)], axis=-1)
         x = self.embedding_dropout(x, training=training)
         x = self.encoder(x, mask=mask, training=training)
         return ops.cast(self.emissions(x), "float32")

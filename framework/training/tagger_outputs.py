@@ -21,7 +21,7 @@ def score_sentences(
     the report's examples.
     """
     start = time.perf_counter()
-    predicted = predict_tags(model, vocabs, [s.words for s in sentences], batch_size)
+    predicted = predict_tags(model, vocabs, [s.words for s in sentences], batch_size, [s.features for s in sentences])
     seconds = time.perf_counter() - start
     gold = to_input_scheme([list(s.tags) for s in sentences], train_scheme, scheme)
     predicted = to_input_scheme(predicted, train_scheme, scheme)

@@ -43,6 +43,8 @@ def prepare_vocabs(cfg: Any, corpus: TaggingCorpus, run_dir: Path) -> TaggerVoca
         max_word_length=cfg.data.max_word_length,
         scheme=corpus.scheme,
         train_scheme=corpus.train_scheme,
+        sentences_features=[s.features for s in corpus.train] if cfg.data.feature_columns else (),
+        casing=cfg.data.casing,
     )
     vocabs.save(path)
     return vocabs
@@ -70,7 +72,7 @@ def train_tagger(cfg: Any, run_dir: Path) -> dict[str, Any]:
     log.info("%s: %d train / %d dev / %d test sentences, scheme %s (trained as %s)", cfg.data.name,
              len(corpus.train), len(corpus.dev), len(corpus.test), corpus.scheme, corpus.train_scheme)  # fmt: skip
     vocabs = prepare_vocabs(cfg, corpus, run_dir)
-    train_items = [encode(s.words, vocabs, s.tags) for s in corpus.train]
+    train_items = [encode(s.words, vocabs, s.tags, s.features) for s in corpus.train]
     dataset = training_dataset(train_items, cfg.trainer.batch_size, seed=cfg.trainer.seed,
                                bucket_width=cfg.trainer.bucket_width, shuffle_buffer=cfg.trainer.shuffle_buffer)  # fmt: skip
     dataset, padding = cap_epoch(dataset, measure_padding(dataset), cfg.trainer.max_steps_per_epoch)
@@ -88,7 +90,8 @@ def train_tagger(cfg: Any, run_dir: Path) -> dict[str, Any]:
 
 
 def _dev_metrics(model, vocabs: TaggerVocabs, corpus: TaggingCorpus, cfg: Any) -> dict[str, float]:
-    predicted = predict_tags(model, vocabs, [s.words for s in corpus.dev], cfg.trainer.eval_batch_size)
+    predicted = predict_tags(model, vocabs, [s.words for s in corpus.dev], cfg.trainer.eval_batch_size,
+                             [s.features for s in corpus.dev])  # fmt: skip
     gold = [list(s.tags) for s in corpus.dev]
     gold = to_input_scheme(gold, corpus.train_scheme, corpus.scheme)
     predicted = to_input_scheme(predicted, corpus.train_scheme, corpus.scheme)

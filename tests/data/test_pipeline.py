@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 from framework.data.batching import EncodedSentence, encode, pad_batch, padding_fraction, sorted_batches
 from framework.data.pipeline import bucket_boundaries, measure_padding, training_dataset
 from framework.data.readers import read_conllu
-from framework.data.vocab import PAD, UNK, TaggerVocabs, Vocabulary, build_tagger_vocabs
+from framework.data.vocab import CASING, PAD, UNK, TaggerVocabs, Vocabulary, build_tagger_vocabs, casing_class
 
 ROOT = Path(__file__).resolve().parents[2]
 EWT_TRAIN = ROOT / "samples" / "ud_en_ewt" / "train.conllu"
@@ -77,6 +77,39 @@ def test_tagger_vocabs_save_load_round_trip(tmp_path):
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["words"]["tokens"][:2] == [PAD, UNK] and data["tags"]["specials"] is False
     assert not list(tmp_path.glob(".*tmp*"))
+
+
+@pytest.mark.parametrize(
+    ("word", "kind"),
+    [("cat", "lower"), ("EU", "upper"), ("U.S.", "upper"), ("Peter", "title"), ("McDonald", "title"),
+     ("1996", "numeric"), ("12,000", "mainly_numeric"), ("F16", "mainly_numeric"), ("f16s", "lower"), ("iPod", "other"),
+     ("-", "other"), ("a1B", "has_digit"), ("Ünal", "title")],
+)
+def test_casing_class(word, kind):
+    assert casing_class(word) == kind
+
+
+FEATURES = [(("DT", "NN", "VBD"),), (("DT", "NN", "VBD", "RP"),), (("DT", "NN"),)]
+
+
+def test_feature_vocabularies_save_load_and_encode(tmp_path):
+    vocabs = _vocabs(sentences_features=FEATURES, casing=True)
+    assert vocabs.features[0].tokens == (PAD, UNK, "DT", "NN", "VBD", "RP")
+    assert vocabs.feature_sizes == [6, len(CASING)]
+    vocabs.save(tmp_path / "vocab.json")
+    assert TaggerVocabs.load(tmp_path / "vocab.json") == vocabs
+    item = encode(["The", "CAT", "ran", "42"], vocabs, features=[("DT", "NN", "VBZ", "CD")])
+    assert item.features.tolist() == [
+        [2, CASING.id("title")], [3, CASING.id("upper")], [1, CASING.id("lower")], [1, CASING.id("numeric")]]
+    with pytest.raises(ValueError, match="expected 1 feature column"):
+        encode(["The"], vocabs)
+    plain = _vocabs()
+    assert plain.feature_sizes == [] and encode(["The"], plain).features.shape == (1, 0)
+    inputs, _ = pad_batch([encode(w, vocabs, features=f) for w, f in zip(WORDS, FEATURES)])
+    assert inputs["features"].shape == (3, 4, 2)
+    assert inputs["features"][2, :2, 0].tolist() == [2, 3] and not inputs["features"][2, 2:].any()
+    casing_only = _vocabs(casing=True)
+    assert encode(["A", "b"], casing_only).features.tolist() == [[CASING.id("upper")], [CASING.id("lower")]]
 
 
 # --- encoding and padding -------------------------------------------------------------------------

@@ -187,6 +187,37 @@ def test_read_conll2003_with_docstart(tmp_path):
     assert [s.tags for s in unlabeled] == [(), (), ()] and unlabeled[0].words[0] == "EU"
 
 
+def test_read_columns_feature_columns(tmp_path):
+    path = _file(tmp_path, CONLL2003_IOB1)
+    sentences = read_columns(path, scheme="iob1", feature_columns=[1, -2])
+    assert sentences[1] == Sentence(("Peter", "Blackburn", "Smith"), ("I-PER", "I-PER", "B-PER"), 9,
+                                    (("NNP", "NNP", "NNP"), ("I-NP", "I-NP", "B-NP")))
+    assert [s.words for s in sentences] == [s.words for s in read_columns(path, scheme="iob1")]
+    assert read_columns(path, tag_column=None, feature_columns=[1])[2].features == (("NNP",),)
+    assert read_columns(path, scheme="iob1")[0].features == ()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"feature_columns": [4]}, "expected at least 5 columns for feature_columns=4, found 4"),
+     ({"feature_columns": [1, 3]}, "expected feature columns other than the tag column -1")],
+)
+def test_read_columns_bad_feature_columns(tmp_path, kwargs, message):
+    path = _file(tmp_path, "EU NNP I-NP B-ORG\n", "bad.conll")
+    _raises(lambda: read_columns(path, **kwargs), path, 1, message)
+
+
+def test_read_conllu_feature_columns_and_unlabeled_input(tmp_path):
+    path = _file(tmp_path, CONLLU)
+    sentences = read_conllu(path, feature_columns=[4, 2])
+    assert sentences[0].features == (("VBP", "RB", "VB", "."), ("do", "n't", "go", "."))
+    assert [s.tags for s in sentences] == [s.tags for s in read_conllu(path)]
+    no_tags = _file(tmp_path, _conllu_line("1", "Hi", "_", "UH") + "\n", "unlabeled.conllu")
+    assert read_conllu(no_tags, tag_field=None, feature_columns=[4]) == [Sentence(("Hi",), (), 1, (("UH",),))]
+    with pytest.raises(ValueError, match="feature column 10 is not one of the 10 columns"):
+        read_conllu(path, feature_columns=[10])
+
+
 def test_read_wnut_tab_file_keeps_odd_tokens(tmp_path):
     # A lone tab separates sentences in WNUT-17 train; tokens with spaces, emoji, entities, ZWSP stay.
     text = "@paul_w\tO\nloves\tO\n&lt;3\tO\n\t\n" + (

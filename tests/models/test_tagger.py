@@ -73,3 +73,23 @@ def test_char_features_shape_and_padded_words(layer):
     out = np.asarray(layer(chars))
     assert out.shape == (1, 2, layer.compute_output_shape((1, 2, 3))[-1])
     assert np.isfinite(out).all()
+
+
+def test_feature_embeddings_feed_the_encoder_and_ignore_padding():
+    keras.utils.set_random_seed(0)
+    encoder = RecurrentStack(cell="lstm", units=8, num_layers=1, bidirectional=True, dropout=0.0, name="encoder")
+    model = SequenceTagger(num_words=30, num_chars=20, num_tags=5, word_dim=8, char_kind="none",
+                           encoder=encoder.get_config(), embedding_dropout=0.0, head="crf", seed=1,
+                           feature_sizes=[7, 9], feature_dim=3)  # fmt: skip
+    rng = np.random.default_rng(0)
+    batch = _batch(rng, [5, 3])
+    features = np.zeros((2, 5, 2), "int32")
+    features[0, :5] = rng.integers(1, 7, (5, 2))
+    features[1, :3] = rng.integers(1, 7, (3, 2))
+    batch["features"] = features
+    logits = np.asarray(model(batch))
+    other = dict(batch, features=np.where(features > 0, 1 + features % 6, 0))
+    assert not np.allclose(np.asarray(model(other))[0], logits[0]), "the features change the emissions"
+    padded = {key: np.pad(value, [(0, 0), (0, 2)] + [(0, 0)] * (value.ndim - 2)) for key, value in batch.items()}
+    np.testing.assert_allclose(np.asarray(model(padded))[:, :5], logits, atol=1e-5)
+    assert model.get_config()["feature_sizes"] == [7, 9]

@@ -392,8 +392,9 @@ def test_predict_file_converts_iobes_predictions_to_iob2(recipe_runs, tmp_path, 
     iobes = [["O", f"S-{kind}", "O", f"B-{kind}", f"E-{kind}"], [f"B-{kind}", f"I-{kind}", f"E-{kind}"]]
     seen = []
 
-    def fake_predict_tags(model, vocabs, sentences, batch_size):
+    def fake_predict_tags(model, vocabs, sentences, batch_size, features=None):
         seen.append(vocabs.train_scheme)
+        assert features is None, "a tagger without feature columns reads plain text"
         return [list(t) for t in iobes]
 
     def run_without_model(directory):
@@ -412,3 +413,36 @@ def test_predict_file_converts_iobes_predictions_to_iob2(recipe_runs, tmp_path, 
         f"Visit O\nParis B-{kind}\nwith O\nAnn B-{kind}\nLee I-{kind}\n\n"
         f"New B-{kind}\nYork I-{kind}\nCity I-{kind}\n\n"
     )
+
+
+def test_feature_columns_and_casing_train_and_predict_from_the_corpus_format(tmp_path, tiny_corpus, no_report):
+    """XPOS (CoNLL-U column 4) and casing as inputs: saved vocabularies, a model that reads them,
+    and predict reading CoNLL-U input (tags ignored) rather than plain text."""
+    import keras
+
+    from framework import tagging_tasks
+    from framework.training.tagger_run import train_tagger
+
+    cfg = _config(tiny_corpus, "data.feature_columns=[4]", "data.casing=true", "model.embedding.feature_dim=6")
+    run_dir = tmp_path / "run"
+    metrics = train_tagger(cfg, run_dir)
+    assert metrics["status"] == "ok"
+    vocab = json.loads((run_dir / "vocab.json").read_text())
+    xpos = {s_tag for s in read_conllu(tiny_corpus["train"], tag_field="xpos") for s_tag in s.tags}
+    assert set(vocab["features"][0]["tokens"][2:]) == xpos and vocab["casing"] is True
+    from framework.training.checkpointing import BEST_MODEL
+
+    model = keras.models.load_model(run_dir / BEST_MODEL)
+    assert [layer.name for layer in model.feature_embeddings] == ["feature_0", "feature_1"]
+    assert model.feature_embeddings[1].input_dim == 9  # pad, unk and the 7 casing classes
+    from omegaconf import OmegaConf
+
+    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(cfg)), encoding="utf-8")  # as the CLI does
+    output = tmp_path / "tagged.txt"
+    count = tagging_tasks.predict_file(str(run_dir), str(tiny_corpus["test"]), str(output))
+    test = read_conllu(tiny_corpus["test"])
+    assert count == len(test)
+    blocks = [block.split("\n") for block in output.read_text(encoding="utf-8").strip("\n").split("\n\n")]
+    assert [tuple(line.split(" ")[0] for line in block) for block in blocks] == [s.words for s in test]
+    expected = [line.split(" ")[2] for line in (run_dir / "test.predictions.conll").read_text().split("\n") if line]
+    assert [line.split(" ")[1] for block in blocks for line in block] == expected
