@@ -124,10 +124,7 @@ class RNNDecoder(keras.layers.Layer):
         """One input-feeding step over the RNN cells: (token embedding, flat states) -> outputs, states."""
 
         def step(x_t, flat_states):
-            layer_states, at = [], 0
-            for size in sizes:
-                layer_states.append(list(flat_states[at : at + size]))
-                at += size
+            layer_states = _by_layer(flat_states, sizes)
             x = ops.concatenate([x_t, flat_states[-1]], axis=-1)
             new_states = []
             for rnn, states in zip(self.rnns, layer_states):
@@ -155,11 +152,7 @@ class RNNDecoder(keras.layers.Layer):
                 rnn.built = True
         _, outputs, new_flat = keras_backend.rnn(step, embedded, flat, input_length=embedded.shape[1])
         attentional, weights = outputs[..., : self.units], outputs[..., self.units :]
-        new_states, at = [], 0
-        for size in sizes:
-            new_states.append(list(new_flat[at : at + size]))
-            at += size
-        return attentional, weights, [*new_states, new_flat[-1]]
+        return attentional, weights, [*_by_layer(new_flat, sizes), new_flat[-1]]
 
     def get_config(self):
         return {
@@ -168,3 +161,12 @@ class RNNDecoder(keras.layers.Layer):
             "attention": self.attention_kind, "encoder_dim": self.encoder_dim, "tie_embeddings": self.tie_embeddings,
             "use_cudnn": self.use_cudnn, "rnn_arguments": self.rnn_arguments, "input_feeding": self.input_feeding,
         }  # fmt: skip
+
+
+def _by_layer(flat_states, sizes):
+    """The flat state list the step loop carries, regrouped per layer (``sizes``: states per layer)."""
+    grouped, at = [], 0
+    for size in sizes:
+        grouped.append(list(flat_states[at : at + size]))
+        at += size
+    return grouped
