@@ -138,7 +138,7 @@ def test_ner_conll2003_experiment():
     data, model = cfg["data"], cfg["model"]
     assert (data["name"], data["task"], data["format"]) == ("conll2003", "ner", "columns")
     assert (data["scheme"], data["train_scheme"]) == ("iob2", "iobes")
-    assert data["tag_column"] == 3
+    assert data["tag_column"] == 3 and data["feature_columns"] == [] and data["casing"] is False
     assert data["train"] == "../shared/data/conll2003/eng.train"
     assert data["dev"].endswith("eng.testa") and data["test"].endswith("eng.testb")
     assert (model["name"], model["head"], model["rnn"]["cell"]) == ("bilstm_crf", "crf", "lstm")
@@ -150,11 +150,11 @@ def test_ner_conll2003_experiment():
 def test_pos_and_chunk_experiments():
     pos = _train("experiment=pos_ud_ewt")
     assert (pos["data"]["task"], pos["data"]["format"], pos["data"]["scheme"]) == ("pos", "conllu", "none")
-    assert pos["data"]["tag_field"] == "upos"
+    assert pos["data"]["tag_field"] == "upos" and pos["data"]["feature_columns"] == []
     assert pos["model"]["head"] == "softmax"
     assert pos["trainer"]["time_limit_minutes"] > 0
     chunk = _train("experiment=chunk_conll2000")
-    assert (chunk["data"]["task"], chunk["data"]["tag_column"]) == ("chunk", 2)
+    assert (chunk["data"]["task"], chunk["data"]["tag_column"], chunk["data"]["feature_columns"]) == ("chunk", 2, [1])
     assert chunk["data"]["dev"] is None and chunk["data"]["dev_fraction"] == 0.1
     assert (chunk["data"]["scheme"], chunk["data"]["train_scheme"]) == ("iob2", "iobes")
     assert chunk["model"]["head"] == "crf"

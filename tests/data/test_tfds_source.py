@@ -152,3 +152,10 @@ def test_unknown_catalog_name_is_a_config_error(monkeypatch):
 def test_tfds_config_needs_name_and_tag_feature():
     with pytest.raises(ConfigError, match="tfds_name and data.tfds_tag_feature"):
         load_tfds_splits(_data_cfg(tfds_tag_feature=None))
+
+
+def test_feature_columns_are_refused_for_tfds_sources():
+    from framework.data.corpus import load_tagging_corpus
+
+    with pytest.raises(ConfigError, match="data.feature_columns reads columns of local files"):
+        load_tagging_corpus(_data_cfg(source="tfds", feature_columns=[1]))
