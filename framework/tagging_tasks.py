@@ -7,8 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from framework.data.corpus import (convert_sentences, load_tagging_corpus, read_tagging_file, read_unlabeled_file,
-                                   resolve_scheme)
+from framework.data.corpus import convert_sentences, load_tagging_corpus, read_tagging_file, resolve_scheme
 from framework.data.readers import read_tokens, write_columns
 from framework.evaluation.tagger_eval import predict_tags, to_input_scheme
 from framework.io import atomic_write_json
@@ -61,7 +60,7 @@ def predict_file(run_dir: str, input_path: str, output_path: str, batch_size: in
     run = load_run(run_dir)
     features = None
     if run.vocabs.features:
-        read = read_unlabeled_file(input_path, run.cfg.data)
+        read = read_tagging_file(input_path, run.cfg.data, labeled=False)
         sentences, features = [list(s.words) for s in read], [s.features for s in read]
     else:
         sentences = read_tokens(input_path)

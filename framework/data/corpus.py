@@ -26,24 +26,21 @@ class TaggingCorpus:
     train_scheme: str
 
 
-def read_tagging_file(path: str, data: Any, scheme: str | None = None) -> list[Sentence]:
-    """Read one file of the corpus described by ``data`` (a TaggingDataConfig), checking tags."""
+def read_tagging_file(path: str, data: Any, scheme: str | None = None, labeled: bool = True) -> list[Sentence]:
+    """Read one file of the corpus described by ``data`` (a TaggingDataConfig), checking tags.
+
+    ``labeled=False`` reads prediction input in the corpus format: words and feature columns,
+    with the tag column (if present) ignored.
+    """
     scheme = scheme or data.scheme
     check = "none" if scheme == "auto" else scheme
     if data.format == "conllu":
-        return read_conllu(path, tag_field=data.tag_field, feature_columns=data.feature_columns)
+        tag_field = data.tag_field if labeled else None
+        return read_conllu(path, tag_field=tag_field, feature_columns=data.feature_columns)
     return read_columns(
-        path, word_column=data.word_column, tag_column=data.tag_column, scheme=check, separator=data.separator,
-        feature_columns=data.feature_columns,
+        path, word_column=data.word_column, tag_column=data.tag_column if labeled else None, scheme=check,
+        separator=data.separator, feature_columns=data.feature_columns,
     )  # fmt: skip
-
-
-def read_unlabeled_file(path: str, data: Any) -> list[Sentence]:
-    """Prediction input with feature columns: the corpus format without (or ignoring) the tags."""
-    if data.format == "conllu":
-        return read_conllu(path, tag_field=None, feature_columns=data.feature_columns)
-    return read_columns(path, word_column=data.word_column, tag_column=None, separator=data.separator,
-                        feature_columns=data.feature_columns)  # fmt: skip
 
 
 def resolve_scheme(data: Any, train: list[Sentence]) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from framework.data.tagschemes import check_scheme, tag_error
-from framework.errors import DataError
+from framework.errors import ConfigError, DataError
 from framework.io import atomic_write_text
 
 DOCSTART = "-DOCSTART-"
@@ -161,12 +161,13 @@ def read_conllu(
         DataError: Bad column count, non-integer or out-of-order ID, empty word, ``_`` or empty
             tag, non-UTF-8 bytes, or a missing/empty file.
         ValueError: Unknown ``tag_field``.
+        ConfigError: A feature column outside the 10 CoNLL-U columns.
     """
     if tag_field is not None and tag_field not in _CONLLU_TAG_COLUMNS:
         raise ValueError(f"unknown CoNLL-U tag_field {tag_field!r}: expected 'upos' or 'xpos'")
     for index in feature_columns:
         if not 0 <= index < 10:
-            raise ValueError(f"CoNLL-U feature column {index} is not one of the 10 columns (0-9)")
+            raise ConfigError(f"feature_columns: {index} is not one of the 10 CoNLL-U columns (0-9)")
     tag_index = None if tag_field is None else _CONLLU_TAG_COLUMNS[tag_field]
     lines = _read_lines(path)
     builder = _SentenceBuilder()

@@ -43,7 +43,7 @@ def prepare_vocabs(cfg: Any, corpus: TaggingCorpus, run_dir: Path) -> TaggerVoca
         max_word_length=cfg.data.max_word_length,
         scheme=corpus.scheme,
         train_scheme=corpus.train_scheme,
-        sentences_features=[s.features for s in corpus.train] if cfg.data.feature_columns else (),
+        sentences_features=[s.features for s in corpus.train],
         casing=cfg.data.casing,
     )
     vocabs.save(path)

@@ -10,7 +10,7 @@ import pytest
 
 from framework.data.readers import Sentence, read_columns, read_conllu, read_tokens, write_columns
 from framework.data.tagschemes import convert, spans
-from framework.errors import DataError
+from framework.errors import ConfigError, DataError
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="real corpora not present")
@@ -214,7 +214,7 @@ def test_read_conllu_feature_columns_and_unlabeled_input(tmp_path):
     assert [s.tags for s in sentences] == [s.tags for s in read_conllu(path)]
     no_tags = _file(tmp_path, _conllu_line("1", "Hi", "_", "UH") + "\n", "unlabeled.conllu")
     assert read_conllu(no_tags, tag_field=None, feature_columns=[4]) == [Sentence(("Hi",), (), 1, (("UH",),))]
-    with pytest.raises(ValueError, match="feature column 10 is not one of the 10 columns"):
+    with pytest.raises(ConfigError, match=r"feature_columns: 10 is not one of the 10 CoNLL-U columns \(0-9\)"):
         read_conllu(path, feature_columns=[10])
 
 
