@@ -87,6 +87,28 @@ def test_gradients_equal_stock(ours, stock, extra):
         np.testing.assert_allclose(g_stock.numpy(), g_ours.numpy(), atol=1e-5)
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="gradients taken with tf.GradientTape")
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_lstm_step_gradient_through_outputs_and_final_states(go_backwards):
+    """The hand-written LSTM step gradient: every output of a one-direction layer (all steps, final
+    h and c) feeds the loss, and the gradients reach the weights and the inputs as Keras' do."""
+    import tensorflow as tf
+
+    kwargs = dict(return_sequences=True, return_state=True, go_backwards=go_backwards)
+    stock, ours = _twins(lambda: HoistedLSTM(4, **kwargs), lambda: keras.layers.LSTM(4, **kwargs))
+    weights = [RNG.random(shape).astype("float32") for shape in ((1, 1, 4), (1, 4), (1, 4))]
+    grads = []
+    for layer in (stock, ours):
+        x = tf.constant(X)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            outputs = layer(x, mask=MASK, training=True)
+            loss = sum(tf.reduce_sum(o * w) for o, w in zip(outputs, weights))
+        grads.append(tape.gradient(loss, [x] + [v.value for v in layer.trainable_weights]))
+    for g_stock, g_ours in zip(*grads):
+        np.testing.assert_allclose(g_stock.numpy(), g_ours.numpy(), atol=1e-5)
+
+
 def test_reverse_within_lengths_keeps_padding_in_place():
     x = np.arange(12, dtype="float32").reshape(2, 6, 1)
     mask = np.array([[1] * 6, [1, 1, 1, 0, 0, 0]], bool)
