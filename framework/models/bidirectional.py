@@ -7,7 +7,9 @@ sentence reversed within its length (right-padded masks, as cuDNN also needs), w
 mask equal to the forward one; the two are stacked along the batch, each step does one batched
 matmul ``[2, B, U] @ [2, U, G*U]`` with both recurrent kernels, and the results are split and
 merged exactly as Keras merges them (outputs, zero at padded positions, and final states equal
-the stock wrapper's; the tests compare them). Weights and config are the stock wrapper's.
+the stock wrapper's; the tests compare them). Weights and config are the stock wrapper's. An
+LSTM's loop runs gate-major (``hoisted_rnn.GATE_MAJOR``): inputs [T, 4, 2B, U] and recurrent
+kernels [4, 2, U, U], so each step takes its gates apart along the leading axis for free.
 
 Anything else (a GPU with cuDNN, initial states, a merge mode other than concat, settings the
 hoisted loop does not take) goes through ``keras.layers.Bidirectional`` unchanged.
@@ -18,8 +20,9 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from framework.models.hoisted_rnn import (HoistedGRU, HoistedLSTM, gru_update, lstm_update, project_time_major,
-                                         run_time_major)
+from framework.models import hoisted_rnn
+from framework.models.hoisted_rnn import (HoistedGRU, HoistedLSTM, gate_major_kernels, gru_update, lstm_update,
+                                         lstm_update_gate_major, project_time_major, run_time_major, time_major)
 
 
 def reverse_within_lengths(x, mask):
@@ -65,15 +68,20 @@ class FusedBidirectional(keras.layers.Bidirectional):
         units = forward.cell.units
         sequences = ops.convert_to_tensor(sequences)
         batch = ops.shape(sequences)[0]
-        projected = ops.concatenate(
-            [_project(forward.cell, sequences, is_lstm), _project(backward.cell, reverse_within_lengths(sequences, mask), is_lstm)],
-            axis=1,
-        )  # [T, 2B, G*U]: the forward rows, then the backward ones
+        reversed_sequences = reverse_within_lengths(sequences, mask)
+        if is_lstm and hoisted_rnn.GATE_MAJOR:
+            projected = _project_gate_major(forward.cell, backward.cell, sequences, reversed_sequences, units)
+            step = _gate_major_lstm_step(forward.cell, backward.cell, units)
+        else:
+            projected = ops.concatenate(
+                [_project(forward.cell, sequences, is_lstm), _project(backward.cell, reversed_sequences, is_lstm)],
+                axis=1,
+            )  # [T, 2B, G*U]: the forward rows, then the backward ones
+            step = _lstm_step(forward.cell, backward.cell, units) if is_lstm else _gru_step(forward.cell, backward.cell, units)
         both_masks = None if mask is None else ops.concatenate([mask, mask], axis=0)
         # Right padding comes after every real step in both directions, so only final states
         # need the loop to mask (hold) them; all-step outputs just get zeroed at padding after.
         mask_in_loop = both_masks if (self.return_state or not self.return_sequences) else None
-        step = _lstm_step(forward.cell, backward.cell, units) if is_lstm else _gru_step(forward.cell, backward.cell, units)
         zeros = ops.zeros((2 * batch, units), dtype=projected.dtype)
         last, outputs, states = run_time_major(
             step, projected, [zeros, zeros] if is_lstm else [zeros], mask_in_loop,
@@ -82,13 +90,29 @@ class FusedBidirectional(keras.layers.Bidirectional):
         if self.return_sequences and mask_in_loop is None and both_masks is not None:
             outputs = outputs * ops.expand_dims(ops.cast(both_masks, outputs.dtype), -1)
         if self.return_sequences:
-            y, y_reversed = outputs[:batch], reverse_within_lengths(outputs[batch:], mask)
+            # Unstacking the leading axis shares memory; slicing rows off would copy (and its
+            # gradient would pad each half back to full size).
+            y, y_backward = ops.unstack(ops.reshape(outputs, (2, batch, ops.shape(outputs)[1], units)), axis=0)
+            y_reversed = reverse_within_lengths(y_backward, mask)
         else:
             y, y_reversed = last[:batch], last[batch:]
         output = ops.concatenate([ops.cast(y, self.compute_dtype), ops.cast(y_reversed, self.compute_dtype)], axis=-1)
         if not self.return_state:
             return output
         return (output, *[s[:batch] for s in states], *[s[batch:] for s in states])
+
+
+def _project_gate_major(forward_cell, backward_cell, sequences, reversed_sequences, units):
+    """Both directions' input projections as one batched matmul over the narrow inputs, laid out
+    gate-major [T, 4, 2B, U] by the one transpose that time-major order needs anyway (rather than
+    concatenating the two wide projections and transposing them again)."""
+    x = ops.stack([time_major(sequences), time_major(reversed_sequences)], axis=0)  # [2, T, B, in]
+    steps, batch = ops.shape(x)[1], ops.shape(x)[2]
+    projected = ops.matmul(ops.reshape(x, (2, -1, x.shape[-1])), _stack(forward_cell.kernel, backward_cell.kernel))
+    if forward_cell.use_bias:
+        projected = projected + ops.expand_dims(_stack(forward_cell.bias, backward_cell.bias), 1)
+    projected = ops.reshape(projected, (2, steps, batch, 4, units))
+    return ops.reshape(ops.transpose(projected, (1, 3, 0, 2, 4)), (steps, 4, 2 * batch, units))
 
 
 def _project(cell, sequences, is_lstm):
@@ -111,6 +135,20 @@ def _stack(forward_weight, backward_weight):
 
 def _flat(x):
     return ops.reshape(x, (-1, x.shape[-1]))
+
+
+def _gate_major_lstm_step(forward_cell, backward_cell, units):
+    """The LSTM step over gate-major inputs [4, 2B, U] with both directions' recurrent kernels as
+    [4, 2, U, U]: one batched matmul per step, the gates unstacked along the leading axis."""
+    kernels = gate_major_kernels(_stack(forward_cell.recurrent_kernel, backward_cell.recurrent_kernel), units)
+
+    def step(z_input, states):
+        h_previous, c_previous = states
+        recurrent = ops.matmul(ops.reshape(h_previous, (1, 2, -1, units)), kernels)  # [4, 2, B, U]
+        h, c = lstm_update_gate_major(forward_cell, z_input + ops.reshape(recurrent, (4, -1, units)), c_previous)
+        return h, [h, c]
+
+    return step
 
 
 def _lstm_step(forward_cell, backward_cell, units):

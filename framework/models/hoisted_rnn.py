@@ -103,6 +103,32 @@ def lstm_update(cell, z, c_previous):
     return o * cell.activation(c), c
 
 
+# LSTM loops over gate-major tensors (measured 1.09x training at the benchmark's shapes); False
+# restores the [B, 4U] layout, for side-by-side measurements (scripts/measure_rnn_loops.py).
+GATE_MAJOR = True
+
+
+def gate_major(x, units):
+    """[T, N, 4U] -> [T, 4, N, U]: each gate's block contiguous, so a step unstacks them for free."""
+    return ops.transpose(ops.reshape(x, (ops.shape(x)[0], -1, 4, units)), (0, 2, 1, 3))
+
+
+def gate_major_kernels(kernel, units):
+    """A recurrent kernel [..., U, 4U] as [4, ..., U, U]: one [U, U] matrix per gate."""
+    split = ops.reshape(kernel, (*kernel.shape[:-1], 4, units))
+    rank = len(split.shape)
+    return ops.transpose(split, (rank - 2, *range(rank - 2), rank - 1))
+
+
+def lstm_update_gate_major(cell, z, c_previous):
+    """New (h, c) from gate-major pre-activations ``z`` [4, N, U] (i, f, c, o): the gates come
+    apart along the leading axis, which shares memory, where a split of the last axis copies
+    (and its gradient concatenates) every step."""
+    z_i, z_f, z_c, z_o = ops.unstack(z, axis=0)
+    c = cell.recurrent_activation(z_f) * c_previous + cell.recurrent_activation(z_i) * cell.activation(z_c)
+    return cell.recurrent_activation(z_o) * cell.activation(c), c
+
+
 def gru_update(cell, x_projected, h_previous, recurrent):
     """New h of a GRU from the step's input projections (Keras' z, r, h layout) and
     ``recurrent(h, part)``: ``h`` times the recurrent kernel's columns ``part`` (None: all of
@@ -132,6 +158,15 @@ class HoistedLSTM(_HoistedLoop, keras.layers.LSTM):
         cell = self.cell
         sequences, mask = self._inputs(sequences, mask)
         projected = project_time_major(sequences, cell.kernel, cell.bias if cell.use_bias else None)
+        if GATE_MAJOR:
+            kernels = gate_major_kernels(cell.recurrent_kernel, cell.units)  # [4, U, U]
+
+            def step(z_input, states):
+                h_previous, c_previous = states
+                h, c = lstm_update_gate_major(cell, z_input + ops.matmul(ops.expand_dims(h_previous, 0), kernels), c_previous)
+                return h, [h, c]
+
+            return self._loop(step, gate_major(projected, cell.units), list(initial_state), mask)
 
         def step(z_input, states):
             h_previous, c_previous = states
