@@ -34,6 +34,11 @@ def test_run_benchmark_reports_every_figure():
         tagger["train_words_per_second"] / tagger["plain_keras_train_words_per_second"])
     assert all(kernel.startswith(("cuDNN", "generic")) for kernel in tagger["kernels"].values())
     assert len(tagger["train_words_per_second_rounds"]) == 2
+    # The FLOP fraction pairs each round's training rate with the matmul rate timed in that round.
+    per_round = [tagger["recurrent_flops_per_word"] * words / matmul for words, matmul
+                 in zip(tagger["train_words_per_second_rounds"], tagger["matmul_fp32_flops_per_second_rounds"])]
+    assert tagger["flops_fraction_of_matmul"] == pytest.approx(sum(per_round) / 2)  # the median of two
+    assert result["matmul_fp32_flops_per_second"] == tagger["matmul_fp32_flops_per_second"]
     assert sorted(tagger["train_words_per_second_rounds"])[0] <= tagger["train_words_per_second"]
     for section in ("translator", "translator_attention"):
         assert result[section]["greedy_sentences_per_second"] > 0
