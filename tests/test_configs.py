@@ -138,7 +138,9 @@ def test_ner_conll2003_experiment():
     data, model = cfg["data"], cfg["model"]
     assert (data["name"], data["task"], data["format"]) == ("conll2003", "ner", "columns")
     assert (data["scheme"], data["train_scheme"]) == ("iob2", "iobes")
-    assert data["tag_column"] == 3 and data["feature_columns"] == [] and data["casing"] is False
+    # Words only from the file (predict takes plain text); casing is computed from each word.
+    assert data["tag_column"] == 3 and data["feature_columns"] == [] and data["casing"] is True
+    assert data["lowercase"] is True and model["embedding"]["word_dropout"] == 0.1
     assert data["train"] == "../shared/data/conll2003/eng.train"
     assert data["dev"].endswith("eng.testa") and data["test"].endswith("eng.testb")
     assert (model["name"], model["head"], model["rnn"]["cell"]) == ("bilstm_crf", "crf", "lstm")
