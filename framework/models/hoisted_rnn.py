@@ -93,8 +93,8 @@ def run_time_major(step, projected, states, mask, *, zero_output_for_mask=False,
 def lstm_update(cell, z, c_previous):
     """New (h, c) from the summed gate pre-activations ``z`` (Keras' i, f, c, o layout).
 
-    One recurrent activation over all four gates (the candidate's share is discarded) instead
-    of three: fewer ops per step, the same values.
+    The [B, 4U] layout, used when ``GATE_MAJOR`` is off: one recurrent activation over all four
+    gates (the candidate's share is discarded) instead of three, the same values.
     """
     gates = cell.recurrent_activation(z)
     i, f, _, o = ops.split(gates, 4, axis=-1)
@@ -103,8 +103,9 @@ def lstm_update(cell, z, c_previous):
     return o * cell.activation(c), c
 
 
-# LSTM loops over gate-major tensors (measured 1.09x training at the benchmark's shapes); False
-# restores the [B, 4U] layout, for side-by-side measurements (scripts/measure_rnn_loops.py).
+# LSTM loops over gate-major tensors (training 1.16x the [B, 4U] layout at the benchmark's shapes,
+# README "Speed benchmark"); False restores that layout, for side-by-side measurements
+# (scripts/measure_rnn_loops.py).
 GATE_MAJOR = True
 
 
