@@ -109,6 +109,16 @@ def test_lstm_step_gradient_through_outputs_and_final_states(go_backwards):
         np.testing.assert_allclose(g_stock.numpy(), g_ours.numpy(), atol=1e-5)
 
 
+@pytest.mark.parametrize("gate_major", [True, False])
+def test_both_lstm_layouts_equal_stock(monkeypatch, gate_major):
+    """The [B, 4U] layout stays as the measuring stick for the gate-major one (GATE_MAJOR=False)."""
+    monkeypatch.setattr("framework.models.hoisted_rnn.GATE_MAJOR", gate_major)
+    for wrap_ours, wrap_stock in ((FusedBidirectional, keras.layers.Bidirectional), (lambda x: x, lambda x: x)):
+        stock, ours = _twins(lambda: wrap_ours(HoistedLSTM(4, return_sequences=True)),
+                             lambda: wrap_stock(keras.layers.LSTM(4, return_sequences=True)))  # fmt: skip
+        _assert_same(stock(X, mask=MASK, training=True), ours(X, mask=MASK, training=True))
+
+
 def test_reverse_within_lengths_keeps_padding_in_place():
     x = np.arange(12, dtype="float32").reshape(2, 6, 1)
     mask = np.array([[1] * 6, [1, 1, 1, 0, 0, 0]], bool)
