@@ -140,7 +140,7 @@ def test_ner_conll2003_experiment():
     assert (data["scheme"], data["train_scheme"]) == ("iob2", "iobes")
     # Words only from the file (predict takes plain text); casing is computed from each word.
     assert data["tag_column"] == 3 and data["feature_columns"] == [] and data["casing"] is True
-    assert data["lowercase"] is True and model["embedding"]["word_dropout"] == 0.1
+    assert data["lowercase"] is True and model["embedding"]["word_dropout"] == 0.2
     assert data["train"] == "../shared/data/conll2003/eng.train"
     assert data["dev"].endswith("eng.testa") and data["test"].endswith("eng.testb")
     assert (model["name"], model["head"], model["rnn"]["cell"]) == ("bilstm_crf", "crf", "lstm")
