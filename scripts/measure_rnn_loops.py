@@ -3,8 +3,9 @@
 Trains and runs the benchmark's BiLSTM (or BiGRU) tagger network four ways at the same shapes:
 stock Keras layers, the hoisted input projection (framework.models.hoisted_rnn), the hoisted
 layers with both directions in one loop (framework.models.bidirectional), and that loop with the
-LSTM's gates laid out gate-major (``hoisted_rnn.GATE_MAJOR``; a GRU runs the same loop as before). The variants run in
-turns, ``--rounds`` times, so that a noisy machine slows them alike; the table gives the median.
+LSTM's gates laid out gate-major (``hoisted_rnn.GATE_MAJOR``; a GRU runs the same loop as before).
+The variants run in turns, ``--rounds`` times, so that a noisy machine slows them alike; the
+table gives the median.
 
     python3 scripts/measure_rnn_loops.py [--cell lstm] [--batch 64 --steps 40 --units 256]
 """
@@ -41,12 +42,12 @@ def build(variant: str, args: argparse.Namespace, words: np.ndarray, tags: np.nd
         x = wrapper((lstm if args.cell == "lstm" else gru)(args.units, return_sequences=True))(x)
     model = keras.Model(inputs, keras.layers.Dense(args.tags)(x))
     model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    hoisted_rnn.GATE_MAJOR = gate_major
+    default, hoisted_rnn.GATE_MAJOR = hoisted_rnn.GATE_MAJOR, gate_major
     try:
         model.train_on_batch(words, tags)
         model.predict_on_batch(words)
     finally:
-        hoisted_rnn.GATE_MAJOR = True
+        hoisted_rnn.GATE_MAJOR = default
     return model
 
 

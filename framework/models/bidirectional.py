@@ -77,7 +77,8 @@ class FusedBidirectional(keras.layers.Bidirectional):
                 [_project(forward.cell, sequences, is_lstm), _project(backward.cell, reversed_sequences, is_lstm)],
                 axis=1,
             )  # [T, 2B, G*U]: the forward rows, then the backward ones
-            step = _lstm_step(forward.cell, backward.cell, units) if is_lstm else _gru_step(forward.cell, backward.cell, units)
+            make_step = _lstm_step if is_lstm else _gru_step
+            step = make_step(forward.cell, backward.cell, units)
         both_masks = None if mask is None else ops.concatenate([mask, mask], axis=0)
         # Right padding comes after every real step in both directions, so only final states
         # need the loop to mask (hold) them; all-step outputs just get zeroed at padding after.
@@ -104,8 +105,8 @@ class FusedBidirectional(keras.layers.Bidirectional):
 
 def _project_gate_major(forward_cell, backward_cell, sequences, reversed_sequences, units):
     """Both directions' input projections as one batched matmul over the narrow inputs, laid out
-    gate-major [T, 4, 2B, U] by the one transpose that time-major order needs anyway (rather than
-    concatenating the two wide projections and transposing them again)."""
+    gate-major [T, 4, 2B, U] by one transpose of the projections (rather than concatenating the
+    two wide projections, then transposing them)."""
     x = ops.stack([time_major(sequences), time_major(reversed_sequences)], axis=0)  # [2, T, B, in]
     steps, batch = ops.shape(x)[1], ops.shape(x)[2]
     projected = ops.matmul(ops.reshape(x, (2, -1, x.shape[-1])), _stack(forward_cell.kernel, backward_cell.kernel))

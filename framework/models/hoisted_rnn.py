@@ -164,7 +164,8 @@ class HoistedLSTM(_HoistedLoop, keras.layers.LSTM):
 
             def step(z_input, states):
                 h_previous, c_previous = states
-                h, c = lstm_update_gate_major(cell, z_input + ops.matmul(ops.expand_dims(h_previous, 0), kernels), c_previous)
+                z = z_input + ops.matmul(ops.expand_dims(h_previous, 0), kernels)
+                h, c = lstm_update_gate_major(cell, z, c_previous)
                 return h, [h, c]
 
             return self._loop(step, gate_major(projected, cell.units), list(initial_state), mask)

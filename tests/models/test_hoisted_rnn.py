@@ -90,8 +90,8 @@ def test_gradients_equal_stock(ours, stock, extra):
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="gradients taken with tf.GradientTape")
 @pytest.mark.parametrize("go_backwards", [False, True])
 def test_lstm_step_gradient_through_outputs_and_final_states(go_backwards):
-    """The hand-written LSTM step gradient: every output of a one-direction layer (all steps, final
-    h and c) feeds the loss, and the gradients reach the weights and the inputs as Keras' do."""
+    """Every output of a one-direction hoisted LSTM (all steps, final h and c) feeds the loss, and
+    the gradients reach the weights and the inputs as Keras' do."""
     import tensorflow as tf
 
     kwargs = dict(return_sequences=True, return_state=True, go_backwards=go_backwards)
