@@ -146,6 +146,7 @@ def benchmark_translator(b: Any, attention: str | None) -> dict[str, Any]:
     target[:, 0] = 1
     model = _translator(b, attention)
     batch = {"source": source, "target_in": target[:, :-1]}
+    model(batch)  # build every layer on real ids (PyTorch's symbolic build can feed ids outside a tiny vocabulary)
     train = timed(lambda: model.train_on_batch(batch, target[:, 1:]), b.steps, b.warmup)
     searcher = Searcher(model)
     sentences = source[: b.decode_sentences]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import keras
 import numpy as np
 
 from framework.data.text_corpus import LMVocab
@@ -62,11 +63,11 @@ def generate(
     rngs = [np.random.default_rng(seed) for seed in seeds]
     step = graph_function(model, "step")
     logits, states = graph_function(model, "run")(np.tile(np.asarray(context, dtype=np.int32), (batch, 1)), None)
-    logits = np.asarray(logits)[:, -1, :]
+    logits = keras.ops.convert_to_numpy(logits)[:, -1, :]
     banned = banned_ids(vocab)
     generated = np.zeros((batch, max_tokens), dtype=np.int32)
     for position in range(max_tokens):
-        logits = np.array(logits, dtype=np.float64)
+        logits = keras.ops.convert_to_numpy(logits).astype(np.float64)
         logits[:, banned] = -np.inf
         tokens = sample_tokens(logits, settings, rngs).astype(np.int32)
         generated[:, position] = tokens

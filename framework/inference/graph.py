@@ -32,9 +32,17 @@ def graph_function(model, method: str) -> Callable:
 
 
 def compile_function(function: Callable) -> Callable:
-    """``function`` as one compiled graph on the TensorFlow backend (else as is); see graph_function."""
+    """``function`` as one compiled graph on the TensorFlow backend; see graph_function.
+
+    These functions only ever run inference, so on PyTorch they run under ``torch.no_grad()``:
+    no autograd graph is recorded, and their results convert to numpy.
+    """
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
         return tf.function(function, reduce_retracing=True, autograph=False)
+    if keras.backend.backend() == "torch":
+        import torch
+
+        return torch.no_grad()(function)
     return function

@@ -94,7 +94,7 @@ class Searcher:
         for t in range(int(limits.max()) + 1):
             tokens, log_probs, states = self._greedy_step(ops.convert_to_tensor(tokens), states, outputs, mask,
                                                           ops.convert_to_tensor(t >= limits))  # fmt: skip
-            tokens, log_probs = np.asarray(tokens), np.asarray(log_probs, dtype="float64")
+            tokens, log_probs = ops.convert_to_numpy(tokens), ops.convert_to_numpy(log_probs).astype("float64")
             for row in np.flatnonzero(~finished):
                 results[row].log_prob += float(log_probs[row])
                 if tokens[row] == self.model.eos_id:
@@ -125,7 +125,7 @@ class Searcher:
         for t in range(int(limits.max()) + 1):
             scores, token_of, parents, states = step(ops.convert_to_tensor(tokens), states, outputs, mask,
                                                      ops.convert_to_tensor(scores), ops.convert_to_tensor(t >= limits))  # fmt: skip
-            scores, token_of, parents = np.asarray(scores), np.asarray(token_of), np.asarray(parents)
+            scores, token_of, parents = (ops.convert_to_numpy(x) for x in (scores, token_of, parents))
             histories = np.concatenate([histories[parents], token_of.reshape(-1, 1)], axis=1)
             self._collect(done, scores, histories, token_of, alpha, t)
             scores = np.where(token_of == self.model.eos_id, -np.inf, scores).astype("float32")

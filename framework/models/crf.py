@@ -164,9 +164,9 @@ class CRF(keras.layers.Layer):
 
     def _constrained_weights(self):
         """Returns (transitions [L, L], start [L], end [L]) in float32 with penalties added."""
-        transitions = ops.cast(self.transitions, "float32") + self._transition_penalty
-        start = ops.cast(self.start_transitions, "float32") + self._start_penalty
-        end = ops.cast(self.end_transitions, "float32") + self._end_penalty
+        transitions = ops.cast(self.transitions, "float32") + ops.convert_to_tensor(self._transition_penalty)
+        start = ops.cast(self.start_transitions, "float32") + ops.convert_to_tensor(self._start_penalty)
+        end = ops.cast(self.end_transitions, "float32") + ops.convert_to_tensor(self._end_penalty)
         return transitions, start, end
 
     def _prepare(self, potentials, mask):

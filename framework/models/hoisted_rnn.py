@@ -194,7 +194,7 @@ class HoistedGRU(_HoistedLoop, keras.layers.GRU):
         sequences, mask = self._inputs(sequences, mask)
         input_bias, recurrent_bias = None, None
         if cell.use_bias:
-            input_bias, recurrent_bias = (cell.bias, None) if not cell.reset_after else ops.unstack(cell.bias)
+            input_bias, recurrent_bias = (cell.bias, None) if not cell.reset_after else (cell.bias[0], cell.bias[1])
         projected = project_time_major(sequences, cell.kernel, input_bias)
 
         def recurrent(h, part):

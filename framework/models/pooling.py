@@ -35,6 +35,7 @@ def masked_max(x, mask=None):
 
 def masked_mean(x, mask=None):
     """Mean over real steps of [B, T, D] -> [B, D]; a row with no real step gives zeros."""
+    x = ops.convert_to_tensor(x)
     weights = _float_mask(mask, x)
     return ops.sum(x * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)
 

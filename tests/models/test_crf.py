@@ -17,6 +17,8 @@ from keras import ops
 
 from framework.models.crf import CRF
 
+to_numpy = keras.ops.convert_to_numpy  # backend tensors (also PyTorch's, which np.asarray refuses)
+
 L, T = 3, 4
 LENGTHS = (1, 3, 4)
 
@@ -42,9 +44,9 @@ def _crf(seed: int = 7, **kwargs) -> CRF:
 
 def _weights(crf: CRF):
     return (
-        np.asarray(crf.transitions, dtype="float64"),
-        np.asarray(crf.start_transitions, dtype="float64"),
-        np.asarray(crf.end_transitions, dtype="float64"),
+        to_numpy(crf.transitions).astype("float64"),
+        to_numpy(crf.start_transitions).astype("float64"),
+        to_numpy(crf.end_transitions).astype("float64"),
     )
 
 
@@ -63,7 +65,7 @@ def _enumerate(potentials_row, length, weights, allowed=None):
 
 
 def _logsumexp(values) -> float:
-    values = np.asarray(values, dtype="float64")
+    values = to_numpy(values).astype("float64")
     top = values.max()
     return float(top + np.log(np.exp(values - top).sum()))
 
@@ -87,7 +89,7 @@ def test_log_likelihood_matches_brute_force_for_every_sequence():
             batch_tags,
             np.repeat(mask[b : b + 1].astype("int32"), repeat, 0),
         )
-        got = np.asarray(got)
+        got = to_numpy(got)
         assert got.dtype == np.float32
         # Gold score of each sequence minus the partition function.
         np.testing.assert_allclose(got, [score - log_z for _, score in pairs], atol=1e-4)
@@ -100,9 +102,9 @@ def test_log_likelihood_matches_brute_force_for_every_sequence():
         gold = _score(tuple(tags[b, :length]), potentials[b], *weights)
         expected.append(gold - _logsumexp([score for _, score in pairs]))
     got = crf.log_likelihood(potentials, tags, mask)
-    np.testing.assert_allclose(np.asarray(got), expected, atol=1e-4)
+    np.testing.assert_allclose(to_numpy(got), expected, atol=1e-4)
     nll = crf.negative_log_likelihood(potentials, tags, mask)
-    np.testing.assert_allclose(np.asarray(nll), -np.asarray(expected), atol=1e-4)
+    np.testing.assert_allclose(to_numpy(nll), -to_numpy(expected), atol=1e-4)
 
 
 def test_viterbi_matches_brute_force_argmax():
@@ -110,7 +112,7 @@ def test_viterbi_matches_brute_force_argmax():
     crf = _crf()
     weights = _weights(crf)
     tags, scores = crf.viterbi_decode(potentials, mask)
-    tags, scores = np.asarray(tags), np.asarray(scores)
+    tags, scores = to_numpy(tags), to_numpy(scores)
     assert tags.dtype == np.int32 and tags.shape == (len(LENGTHS), T)
     for b, length in enumerate(LENGTHS):
         best_seq, best_score = max(_enumerate(potentials[b], length, weights), key=lambda p: p[1])
@@ -119,6 +121,7 @@ def test_viterbi_matches_brute_force_argmax():
     assert (tags[~mask] == 0).all()
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.function and XLA traces")
 def test_graph_mode_with_unknown_time_and_xla_match_eager():
     """A None time dimension under tf.function (as in fit) and XLA give the eager results."""
     potentials, mask, tags = _batch()
@@ -135,7 +138,7 @@ def test_graph_mode_with_unknown_time_and_xla_match_eager():
 
     for fn in (tf.function(both, input_signature=signature), tf.function(both, jit_compile=True)):
         for got, want in zip(fn(potentials, tags, mask), eager):
-            np.testing.assert_allclose(np.asarray(got), np.asarray(want), atol=1e-5)
+            np.testing.assert_allclose(to_numpy(got), to_numpy(want), atol=1e-5)
     # T == 1 (the loops run one no-op step rather than zero), against brute force.
     weights = _weights(crf)
     graph_ll, graph_dec, _ = tf.function(both, input_signature=signature)(
@@ -166,9 +169,9 @@ def _constrained_crf() -> CRF:
         allowed_start=ALLOWED_START,
         allowed_end=ALLOWED_END.tolist(),  # nested lists are accepted too
     )
-    crf.transitions.assign(np.asarray(crf.transitions) + 3.0 * ~ALLOWED_TRANSITIONS)
-    crf.start_transitions.assign(np.asarray(crf.start_transitions) + 3.0 * ~ALLOWED_START)
-    crf.end_transitions.assign(np.asarray(crf.end_transitions) + 3.0 * ~ALLOWED_END)
+    crf.transitions.assign(to_numpy(crf.transitions) + 3.0 * ~ALLOWED_TRANSITIONS)
+    crf.start_transitions.assign(to_numpy(crf.start_transitions) + 3.0 * ~ALLOWED_START)
+    crf.end_transitions.assign(to_numpy(crf.end_transitions) + 3.0 * ~ALLOWED_END)
     return crf
 
 
@@ -179,10 +182,10 @@ def test_constraints_shape_viterbi_and_likelihood():
     # Without the constraints, the same weights decode at least one forbidden sequence.
     free = CRF(L)
     free.set_weights(crf.get_weights())
-    free_tags = np.asarray(free.viterbi_decode(potentials, mask)[0])
+    free_tags = to_numpy(free.viterbi_decode(potentials, mask)[0])
     assert not all(_is_allowed(tuple(free_tags[b, :n])) for b, n in enumerate(LENGTHS))
 
-    tags = np.asarray(crf.viterbi_decode(potentials, mask)[0])
+    tags = to_numpy(crf.viterbi_decode(potentials, mask)[0])
     gold = np.zeros_like(tags)
     expected = []
     for b, length in enumerate(LENGTHS):
@@ -194,10 +197,10 @@ def test_constraints_shape_viterbi_and_likelihood():
         seq, score = min(pairs, key=lambda p: p[1])
         gold[b] = _pad(seq)
         expected.append(score - _logsumexp([s for _, s in pairs]))
-    got = np.asarray(crf.log_likelihood(potentials, gold, mask))
+    got = to_numpy(crf.log_likelihood(potentials, gold, mask))
     np.testing.assert_allclose(got, expected, atol=1e-4)
     # A forbidden gold sequence gets (practically) zero probability: 0 -> 2 is forbidden.
-    forbidden = np.asarray(crf.log_likelihood(potentials[2:], np.array([[0, 2, 1, 1]]), mask[2:]))
+    forbidden = to_numpy(crf.log_likelihood(potentials[2:], np.array([[0, 2, 1, 1]]), mask[2:]))
     assert forbidden[0] < -1e3
 
 
@@ -208,6 +211,7 @@ def test_constraint_shapes_are_checked():
         CRF(L, allowed_end=[True] * (L + 1))
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="gradients taken with tf.GradientTape")
 def test_gradients_are_marginals_and_sgd_reduces_nll():
     potentials, mask, tags = _batch()
     crf = _crf()
@@ -216,8 +220,8 @@ def test_gradients_are_marginals_and_sgd_reduces_nll():
     with tf.GradientTape() as tape:
         loss = tf.reduce_sum(crf.negative_log_likelihood(x, tags, mask))
     grads = tape.gradient(loss, [x, *crf.trainable_variables])
-    assert all(g is not None and np.isfinite(np.asarray(g)).all() for g in grads)
-    assert np.abs(np.asarray(grads[1])).sum() > 0  # transitions receive gradient
+    assert all(g is not None and np.isfinite(to_numpy(g)).all() for g in grads)
+    assert np.abs(to_numpy(grads[1])).sum() > 0  # transitions receive gradient
     # d NLL / d potentials[b, t, j] = p(y_t = j) - [gold_t = j]; 0 at padded positions.
     expected = np.zeros_like(potentials)
     for b, length in enumerate(LENGTHS):
@@ -226,7 +230,7 @@ def test_gradients_are_marginals_and_sgd_reduces_nll():
         for (seq, _), p in zip(pairs, probs):
             expected[b, np.arange(length), list(seq)] += p
         expected[b, np.arange(length), tags[b, :length]] -= 1.0
-    np.testing.assert_allclose(np.asarray(grads[0]), expected, atol=1e-4)
+    np.testing.assert_allclose(to_numpy(grads[0]), expected, atol=1e-4)
 
     variables = [x, *crf.trainable_variables]
     losses = []
@@ -268,6 +272,7 @@ def _toy_data(n: int = 16, seed: int = 0):
     return tokens, (tokens % L).astype("int32")
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="checks TensorFlow's graph tracing")
 @pytest.mark.parametrize("jit_compile", [False, True])
 def test_fit_in_graph_mode_reduces_loss(jit_compile):
     """fit traces the NLL into a graph; with XLA too, as ``jit_compile="auto"`` does on GPU."""
@@ -280,7 +285,7 @@ def test_fit_in_graph_mode_reduces_loss(jit_compile):
     assert _NLLTagger.eager_flags and not any(_NLLTagger.eager_flags)  # traced, not eager
     losses = history.history["loss"]
     assert np.isfinite(losses).all() and losses[1] < losses[0]
-    assert np.abs(np.asarray(model.get_layer("crf").transitions)).sum() > 0
+    assert np.abs(to_numpy(model.get_layer("crf").transitions)).sum() > 0
 
 
 def test_config_round_trip_and_keras_file_reload(tmp_path):
@@ -302,8 +307,8 @@ def test_config_round_trip_and_keras_file_reload(tmp_path):
     mask = tokens != 0
     before = model.get_layer("crf").viterbi_decode(model.predict(tokens, verbose=0), mask)
     after = loaded.get_layer("crf").viterbi_decode(loaded.predict(tokens, verbose=0), mask)
-    np.testing.assert_array_equal(np.asarray(after[0]), np.asarray(before[0]))
-    np.testing.assert_allclose(np.asarray(after[1]), np.asarray(before[1]), atol=1e-6)
+    np.testing.assert_array_equal(to_numpy(after[0]), to_numpy(before[0]))
+    np.testing.assert_allclose(to_numpy(after[1]), to_numpy(before[1]), atol=1e-6)
     assert loaded.get_layer("crf").get_config()["allowed_end"] == ALLOWED_END.tolist()
 
 
@@ -312,19 +317,19 @@ def test_low_precision_potentials_match_float32(dtype):
     potentials, mask, tags = _batch()
     crf = _crf()
     low = ops.cast(potentials, dtype)
-    rounded = np.asarray(ops.cast(low, "float32"))  # the same values, held in float32
+    rounded = to_numpy(ops.cast(low, "float32"))  # the same values, held in float32
     ll_low = crf.log_likelihood(low, tags, mask)
-    assert ll_low.dtype == "float32"
+    assert keras.backend.standardize_dtype(ll_low.dtype) == "float32"
     ll_rounded = crf.log_likelihood(rounded, tags, mask)
-    np.testing.assert_allclose(np.asarray(ll_low), np.asarray(ll_rounded), atol=1e-5)
+    np.testing.assert_allclose(to_numpy(ll_low), to_numpy(ll_rounded), atol=1e-5)
     # Against the unrounded float32 potentials: only the input rounding differs.
     ll_exact = crf.log_likelihood(potentials, tags, mask)
-    np.testing.assert_allclose(np.asarray(ll_low), np.asarray(ll_exact), atol=0.1)
+    np.testing.assert_allclose(to_numpy(ll_low), to_numpy(ll_exact), atol=0.1)
     dec_low, best_low = crf.viterbi_decode(low, mask)
     dec32, best32 = crf.viterbi_decode(rounded, mask)
-    np.testing.assert_array_equal(np.asarray(dec_low), np.asarray(dec32))
-    assert best_low.dtype == "float32"
-    np.testing.assert_allclose(np.asarray(best_low), np.asarray(best32), atol=1e-5)
+    np.testing.assert_array_equal(to_numpy(dec_low), to_numpy(dec32))
+    assert keras.backend.standardize_dtype(best_low.dtype) == "float32"
+    np.testing.assert_allclose(to_numpy(best_low), to_numpy(best32), atol=1e-5)
 
 
 class _LikelihoodInside(keras.layers.Layer):
@@ -344,11 +349,11 @@ def test_mixed_precision_keeps_weights_and_likelihood_in_float32():
     mixed = CRF(L, dtype="mixed_float16")
     mixed.set_weights(crf.get_weights())
     out = mixed(potentials, mask=mask)
-    assert out.dtype == "float16"  # call() is the identity, autocast to the compute dtype
+    assert keras.backend.standardize_dtype(out.dtype) == "float16"  # call() is the identity, autocast to the compute dtype
     assert mixed.transitions.dtype == "float32"
-    rounded = np.asarray(ops.cast(out, "float32"))
-    want = np.asarray(crf.log_likelihood(rounded, tags, mask))
+    rounded = to_numpy(ops.cast(out, "float32"))
+    want = to_numpy(crf.log_likelihood(rounded, tags, mask))
     # Inside a float16 layer's call, the CRF weights must not be autocast to float16.
     got = _LikelihoodInside(mixed)(potentials, tags, mask)
-    assert got.dtype == "float32"
-    np.testing.assert_allclose(np.asarray(got), want, atol=1e-5)
+    assert keras.backend.standardize_dtype(got.dtype) == "float32"
+    np.testing.assert_allclose(to_numpy(got), want, atol=1e-5)

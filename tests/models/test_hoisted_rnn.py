@@ -70,43 +70,50 @@ def test_one_loop_bidirectional_equals_stock(ours, stock, extra, return_sequence
         _assert_same(b(X, mask=mask, training=training), a(X, mask=mask, training=training))
 
 
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="gradients taken with tf.GradientTape")
+def _gradients(layer, loss_of_outputs):
+    """d loss / d [X, *trainable weights] on the active backend (TensorFlow's tape, PyTorch's autograd)."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        x = tf.constant(X)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = loss_of_outputs(layer(x, mask=MASK, training=True))
+        return [g.numpy() for g in tape.gradient(loss, [x] + [v.value for v in layer.trainable_weights])]
+    import torch
+
+    x = torch.tensor(X, requires_grad=True)
+    loss = loss_of_outputs(layer(x, mask=MASK, training=True))
+    return [g.numpy() for g in torch.autograd.grad(loss, [x] + [v.value for v in layer.trainable_weights])]
+
+
+needs_gradients = pytest.mark.skipif(keras.backend.backend() not in ("tensorflow", "torch"),
+                                     reason="gradients taken with TensorFlow's tape or PyTorch's autograd")  # fmt: skip
+
+
+@needs_gradients
 @pytest.mark.parametrize(("ours", "stock", "extra"), CELLS[:2])
 def test_gradients_equal_stock(ours, stock, extra):
-    import tensorflow as tf
-
     a, b = _twins(lambda: FusedBidirectional(ours(4, return_sequences=True, **extra)),
                   lambda: keras.layers.Bidirectional(stock(4, return_sequences=True, **extra)))  # fmt: skip
     weights = RNG.random((1, 1, 8)).astype("float32")
-    grads = []
-    for layer in (a, b):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_sum(layer(X, mask=MASK, training=True) * weights)
-        grads.append(tape.gradient(loss, [v.value for v in layer.trainable_weights]))
+    grads = [_gradients(layer, lambda y: keras.ops.sum(keras.ops.multiply(y, weights))) for layer in (a, b)]
     for g_stock, g_ours in zip(*grads):
-        np.testing.assert_allclose(g_stock.numpy(), g_ours.numpy(), atol=1e-5)
+        np.testing.assert_allclose(g_stock, g_ours, atol=1e-5)
 
 
-@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="gradients taken with tf.GradientTape")
+@needs_gradients
 @pytest.mark.parametrize("go_backwards", [False, True])
 def test_lstm_step_gradient_through_outputs_and_final_states(go_backwards):
     """Every output of a one-direction hoisted LSTM (all steps, final h and c) feeds the loss, and
     the gradients reach the weights and the inputs as Keras' do."""
-    import tensorflow as tf
-
     kwargs = dict(return_sequences=True, return_state=True, go_backwards=go_backwards)
     stock, ours = _twins(lambda: HoistedLSTM(4, **kwargs), lambda: keras.layers.LSTM(4, **kwargs))
     weights = [RNG.random(shape).astype("float32") for shape in ((1, 1, 4), (1, 4), (1, 4))]
-    grads = []
-    for layer in (stock, ours):
-        x = tf.constant(X)
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            outputs = layer(x, mask=MASK, training=True)
-            loss = sum(tf.reduce_sum(o * w) for o, w in zip(outputs, weights))
-        grads.append(tape.gradient(loss, [x] + [v.value for v in layer.trainable_weights]))
+    grads = [_gradients(layer, lambda outputs: sum(keras.ops.sum(keras.ops.multiply(o, w)) for o, w in zip(outputs, weights)))
+             for layer in (stock, ours)]  # fmt: skip
     for g_stock, g_ours in zip(*grads):
-        np.testing.assert_allclose(g_stock.numpy(), g_ours.numpy(), atol=1e-5)
+        np.testing.assert_allclose(g_stock, g_ours, atol=1e-5)
 
 
 @pytest.mark.parametrize("gate_major", [True, False])

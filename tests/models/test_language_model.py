@@ -16,6 +16,8 @@ from framework.inference.generation import banned_ids, generate
 from framework.inference.sampling import SamplingSettings
 from framework.models.language_model import LanguageModel, build_language_model
 
+to_numpy = keras.ops.convert_to_numpy  # backend tensors (also PyTorch's, which np.asarray refuses)
+
 VOCAB = 23
 
 
@@ -32,11 +34,11 @@ def _prefix(batch: int = 3, length: int = 9) -> np.ndarray:
 @pytest.mark.parametrize("tie", [False, True])
 def test_one_step_generator_matches_reading_the_whole_prefix(cell, tie):
     model, ids = _model(cell, tie), _prefix()
-    full = np.asarray(model(ids))  # [B, T, V]: next-token logits after every prefix
+    full = to_numpy(model(ids))  # [B, T, V]: next-token logits after every prefix
     states, stepped = None, []
     for t in range(ids.shape[1]):
         logits, states = model.step(ids[:, t], states)
-        stepped.append(np.asarray(logits))
+        stepped.append(to_numpy(logits))
     np.testing.assert_allclose(np.stack(stepped, axis=1), full, atol=1e-5)
     assert len(states) == 2 and len(states[0]) == (2 if cell == "lstm" else 1)
 
@@ -47,8 +49,8 @@ def test_prompt_run_then_steps_matches_the_full_sequence(cell):
     logits, states = model.run(ids[:, :6])  # the prompt, read once
     for t in range(6, 10):
         step_logits, states = model.step(ids[:, t], states)
-        expected = np.asarray(model(ids[:, : t + 1]))[:, -1]
-        np.testing.assert_allclose(np.asarray(step_logits), expected, atol=1e-5)
+        expected = to_numpy(model(ids[:, : t + 1]))[:, -1]
+        np.testing.assert_allclose(to_numpy(step_logits), expected, atol=1e-5)
 
 
 def test_next_token_distribution_matches_after_generation():
@@ -57,7 +59,7 @@ def test_next_token_distribution_matches_after_generation():
     model = _vocab_model(vocab, "lstm")
     sample = generate(model, vocab, "the woods", 6, SamplingSettings(temperature=0.0), [0])[0]
     context = vocab.encode_prompt("the woods") + list(sample.token_ids)
-    full = np.asarray(model(np.asarray([context], dtype="int32")))[0]
+    full = to_numpy(model(np.asarray([context], dtype="int32")))[0]
     for position, token in enumerate(sample.token_ids):
         logits = full[len(vocab.encode_prompt("the woods")) - 1 + position].astype(np.float64)
         logits[banned_ids(vocab)] = -np.inf
@@ -105,7 +107,7 @@ def test_save_and_reload_give_the_same_logits(tmp_path):
         model.fit(ids, ids, epochs=1, verbose=0)
         model.save(tmp_path / "lm.keras")
         loaded = keras.models.load_model(tmp_path / "lm.keras")
-        np.testing.assert_allclose(np.asarray(loaded(ids)), np.asarray(model(ids)), atol=1e-6)
+        np.testing.assert_allclose(to_numpy(loaded(ids)), to_numpy(model(ids)), atol=1e-6)
         assert loaded.get_config()["tie_embeddings"] is tie
 
 
@@ -117,8 +119,8 @@ def test_padding_targets_do_not_count_in_the_loss():
     logits = model(ids)
     loss_all = float(model.compute_loss(ids, targets, logits))
     loss_padded = float(model.compute_loss(ids, padded, logits))
-    manual = float(np.mean(keras.losses.sparse_categorical_crossentropy(targets[:, :-2], logits[:, :-2],
-                                                                        from_logits=True)))  # fmt: skip
+    manual = float(np.mean(to_numpy(keras.losses.sparse_categorical_crossentropy(targets[:, :-2], logits[:, :-2],
+                                                                        from_logits=True))))  # fmt: skip
     assert abs(loss_padded - manual) < 1e-5 and loss_all != loss_padded
 
 

@@ -9,6 +9,8 @@ from framework.models.cudnn import kernel_report
 from framework.models.encoder import RNNEncoder
 from framework.models.seq2seq import Seq2Seq
 
+to_numpy = keras.ops.convert_to_numpy  # backend tensors (also PyTorch's, which np.asarray refuses)
+
 
 def _model(cell="lstm", bidirectional=False, bridge="identity", attention=None, enc_layers=2, dec_layers=2,
            tie=False, feeding=False):
@@ -39,11 +41,11 @@ def test_keras_return_state_contract(cell, n_states):
     sequences = layer_class(4, return_sequences=True, return_state=True)
     out = sequences(x, mask=mask)
     assert len(out) == 1 + n_states
-    np.testing.assert_allclose(np.asarray(out[0])[0, 4], np.asarray(out[1])[0], atol=1e-6)
-    np.testing.assert_allclose(np.asarray(out[0])[1, 2], np.asarray(out[1])[1], atol=1e-6)
+    np.testing.assert_allclose(to_numpy(out[0])[0, 4], to_numpy(out[1])[0], atol=1e-6)
+    np.testing.assert_allclose(to_numpy(out[0])[1, 2], to_numpy(out[1])[1], atol=1e-6)
     last = layer_class(4, return_sequences=False, return_state=True)
     out_last = last(x, mask=mask)
-    np.testing.assert_allclose(np.asarray(out_last[0]), np.asarray(out_last[1]), atol=1e-6)
+    np.testing.assert_allclose(to_numpy(out_last[0]), to_numpy(out_last[1]), atol=1e-6)
     bi = keras.layers.Bidirectional(layer_class(4, return_sequences=True, return_state=True))
     bi_out = bi(x, mask=mask)
     assert len(bi_out) == 1 + 2 * n_states
@@ -60,7 +62,7 @@ def test_decoder_initial_state_is_encoder_final_state_per_layer(cell, monkeypatc
     assert len(initial) == 2
     for layer in range(2):
         for got, want in zip(initial[layer], states[layer]):
-            np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+            np.testing.assert_array_equal(to_numpy(got), to_numpy(want))
     # And the decoder RNN layers really start from them.
     batch = {"source": source, "target_in": np.array([[1, 4, 5], [1, 6, 0]], "int32")}
     model(batch)  # build eagerly first, so the spy sees concrete tensors
@@ -69,14 +71,14 @@ def test_decoder_initial_state_is_encoder_final_state_per_layer(cell, monkeypatc
         original = rnn.call
 
         def spy(*args, _original=original, **kwargs):
-            seen.append([np.asarray(s) for s in kwargs["initial_state"]])
+            seen.append([to_numpy(s) for s in kwargs["initial_state"]])
             return _original(*args, **kwargs)
 
         monkeypatch.setattr(rnn, "call", spy)
     model(batch)
     for layer in range(2):
         for got, want in zip(seen[layer], states[layer]):
-            np.testing.assert_array_equal(got, np.asarray(want))
+            np.testing.assert_array_equal(got, to_numpy(want))
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
@@ -90,7 +92,7 @@ def test_bidirectional_bridges(cell):
     for layer in range(2):
         forward, backward = states[layer][:slots], states[layer][slots:]
         for got, f, b in zip(initial[layer], forward, backward):
-            np.testing.assert_allclose(np.asarray(got), np.asarray(f) + np.asarray(b), atol=1e-6)
+            np.testing.assert_allclose(to_numpy(got), to_numpy(f) + to_numpy(b), atol=1e-6)
     dense = _model(cell, bidirectional=True, bridge="concat_dense", enc_layers=3, dec_layers=2)
     _, _, initial = dense.encode(source)
     assert len(initial) == 2 and all(len(s) == slots for s in initial)
@@ -117,16 +119,16 @@ def test_one_step_decoding_equals_teacher_forcing(cell, attention, bidirectional
     model = _model(cell, bidirectional, bridge, attention, tie=tie, feeding=feeding)
     source = _source(np.random.default_rng(3), [6, 4])
     target_in = np.array([[1, 5, 7, 9, 4], [1, 3, 8, 0, 0]], "int32")
-    logits = np.asarray(model({"source": source, "target_in": target_in}))
-    expected = np.asarray(keras.ops.log_softmax(logits, axis=-1))
+    logits = to_numpy(model({"source": source, "target_in": target_in}))
+    expected = to_numpy(keras.ops.log_softmax(logits, axis=-1))
     outputs, mask, states = model.encode(source)
     for t in range(target_in.shape[1]):
         log_probs, states, weights = model.decode_step(target_in[:, t], states, outputs, mask)
         for row, length in enumerate([5, 3]):
             if t < length:
-                np.testing.assert_allclose(np.asarray(log_probs)[row], expected[row, t], atol=1e-5)
+                np.testing.assert_allclose(to_numpy(log_probs)[row], expected[row, t], atol=1e-5)
         if attention:
-            w = np.asarray(weights)
+            w = to_numpy(weights)
             np.testing.assert_allclose(w.sum(-1), 1.0, atol=1e-5)
             assert np.all(w[1, 4:] == 0.0)  # padded source positions get no attention
 
@@ -135,10 +137,10 @@ def test_seq2seq_saves_and_reloads(tmp_path):
     keras.utils.set_random_seed(0)
     model = _model("lstm", True, "concat_dense", "general")
     batch = {"source": _source(np.random.default_rng(4), [5, 2]), "target_in": np.array([[1, 4], [1, 5]], "int32")}
-    before = np.asarray(model(batch))
+    before = to_numpy(model(batch))
     model.save(tmp_path / "m.keras")
     again = keras.models.load_model(tmp_path / "m.keras")
-    np.testing.assert_allclose(np.asarray(again(batch)), before, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(again(batch)), before, atol=1e-6)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
@@ -147,14 +149,14 @@ def test_input_feeding_feeds_the_previous_attentional_vector(cell):
     model = _model(cell, True, "concat_dense", "general", feeding=True)
     source = _source(np.random.default_rng(5), [4, 3])
     outputs, mask, states = model.encode(source)
-    assert len(states) == 3 and np.all(np.asarray(states[-1]) == 0.0)  # 2 layers, then the zero feed
+    assert len(states) == 3 and np.all(to_numpy(states[-1]) == 0.0)  # 2 layers, then the zero feed
     _, states, _ = model.decode_step(np.array([1, 1], "int32"), states, outputs, mask)
-    first_feed = np.asarray(states[-1])
+    first_feed = to_numpy(states[-1])
     assert first_feed.shape == (2, 6) and np.abs(first_feed).sum() > 0
     # the same token from another attentional vector gives another distribution: the feed is an input
     a, _, _ = model.decode_step(np.array([5, 5], "int32"), states, outputs, mask)
     b, _, _ = model.decode_step(np.array([5, 5], "int32"), [*states[:-1], states[-1] * 0.0], outputs, mask)
-    assert np.abs(np.asarray(a) - np.asarray(b)).max() > 1e-4
+    assert np.abs(to_numpy(a) - to_numpy(b)).max() > 1e-4
     model({"source": source, "target_in": np.array([[1, 5], [1, 5]], "int32")})
     report = kernel_report(model)
     decoder_kernels = {kernel for name, kernel in report.items() if "/decoder/" in name}
@@ -169,9 +171,9 @@ def test_input_feeding_model_trains_and_reloads(tmp_path):
     target_out = np.array([[4, 6, 2], [5, 2, 0]], "int32")
     losses = [float(model.train_on_batch(batch, target_out)) for _ in range(30)]
     assert losses[-1] < losses[0]
-    before = np.asarray(model(batch))
+    before = to_numpy(model(batch))
     model.save(tmp_path / "m.keras")
-    np.testing.assert_allclose(np.asarray(keras.models.load_model(tmp_path / "m.keras")(batch)), before, atol=1e-6)
+    np.testing.assert_allclose(to_numpy(keras.models.load_model(tmp_path / "m.keras")(batch)), before, atol=1e-6)
 
 
 def test_translator_embeddings_start_at_unit_variance():
@@ -179,4 +181,4 @@ def test_translator_embeddings_start_at_unit_variance():
     model = _model("lstm", True, "concat_dense", "general")
     model({"source": _source(np.random.default_rng(7), [3]), "target_in": np.array([[1, 4]], "int32")})
     for layer in (model.encoder.embedding, model.decoder.embedding):
-        assert 0.8 < float(np.std(np.asarray(layer.embeddings))) < 1.2  # see framework.models.initialization
+        assert 0.8 < float(np.std(to_numpy(layer.embeddings))) < 1.2  # see framework.models.initialization

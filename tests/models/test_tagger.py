@@ -8,6 +8,8 @@ from framework.models.char_features import CharBiLSTM, CharCNN
 from framework.models.rnn_stack import RecurrentStack
 from framework.models.tagger import SequenceTagger
 
+to_numpy = keras.ops.convert_to_numpy  # backend tensors (also PyTorch's, which np.asarray refuses)
+
 
 def _tagger(head="crf", char_kind="cnn", cell="lstm"):
     encoder = RecurrentStack(cell=cell, units=8, num_layers=2, bidirectional=True, dropout=0.0, name="encoder")
@@ -35,13 +37,13 @@ def test_padding_does_not_change_outputs(head, char_kind, cell):
     batch = _batch(rng, [5, 3, 7])
     padded = {"words": np.pad(batch["words"], ((0, 0), (0, 4))),
               "chars": np.pad(batch["chars"], ((0, 0), (0, 4), (0, 3)))}
-    logits = np.asarray(model(batch))
-    logits_padded = np.asarray(model(padded))
+    logits = to_numpy(model(batch))
+    logits_padded = to_numpy(model(padded))
     for row, n in enumerate([5, 3, 7]):
         np.testing.assert_allclose(logits[row, :n], logits_padded[row, :n], atol=1e-5)
         alone = {"words": batch["words"][row:row + 1, :n], "chars": batch["chars"][row:row + 1, :n]}
-        np.testing.assert_allclose(np.asarray(model(alone))[0], logits[row, :n], atol=1e-5)
-    tags = np.asarray(model.predict_on_batch(padded))
+        np.testing.assert_allclose(to_numpy(model(alone))[0], logits[row, :n], atol=1e-5)
+    tags = to_numpy(model.predict_on_batch(padded))
     assert tags.shape == padded["words"].shape
     assert (tags[padded["words"] == 0] == 0).all()
 
@@ -50,10 +52,10 @@ def test_save_and_reload_gives_identical_decoding(tmp_path):
     keras.utils.set_random_seed(0)
     model = _tagger("crf", "bilstm")
     batch = _batch(np.random.default_rng(1), [4, 6])
-    before = np.asarray(model.predict_on_batch(batch))
+    before = to_numpy(model.predict_on_batch(batch))
     model.save(tmp_path / "m.keras")
     again = keras.models.load_model(tmp_path / "m.keras")
-    np.testing.assert_array_equal(np.asarray(again.predict_on_batch(batch)), before)
+    np.testing.assert_array_equal(to_numpy(again.predict_on_batch(batch)), before)
     assert again.get_config()["head"] == "crf"
 
 
@@ -63,14 +65,14 @@ def test_word_dropout_only_in_training():
     model = SequenceTagger(num_words=30, num_chars=20, num_tags=3, word_dim=4, char_kind="none",
                            encoder=encoder.get_config(), embedding_dropout=0.0, word_dropout=0.9, head="softmax")
     batch = _batch(np.random.default_rng(2), [6, 6])
-    np.testing.assert_allclose(np.asarray(model(batch)), np.asarray(model(batch)))
-    assert not np.allclose(np.asarray(model(batch, training=True)), np.asarray(model(batch)))
+    np.testing.assert_allclose(to_numpy(model(batch)), to_numpy(model(batch)))
+    assert not np.allclose(to_numpy(model(batch, training=True)), to_numpy(model(batch)))
 
 
 @pytest.mark.parametrize("layer", [CharCNN(20, 4, 6, 3), CharBiLSTM(20, 4, 3)])
 def test_char_features_shape_and_padded_words(layer):
     chars = np.array([[[3, 4, 0], [0, 0, 0]]], "int32")  # one real word, one padded word
-    out = np.asarray(layer(chars))
+    out = to_numpy(layer(chars))
     assert out.shape == (1, 2, layer.compute_output_shape((1, 2, 3))[-1])
     assert np.isfinite(out).all()
 
@@ -87,9 +89,9 @@ def test_feature_embeddings_feed_the_encoder_and_ignore_padding():
     features[0, :5] = rng.integers(1, 7, (5, 2))
     features[1, :3] = rng.integers(1, 7, (3, 2))
     batch["features"] = features
-    logits = np.asarray(model(batch))
+    logits = to_numpy(model(batch))
     other = dict(batch, features=np.where(features > 0, 1 + features % 6, 0))
-    assert not np.allclose(np.asarray(model(other))[0], logits[0]), "the features change the emissions"
+    assert not np.allclose(to_numpy(model(other))[0], logits[0]), "the features change the emissions"
     padded = {key: np.pad(value, [(0, 0), (0, 2)] + [(0, 0)] * (value.ndim - 2)) for key, value in batch.items()}
-    np.testing.assert_allclose(np.asarray(model(padded))[:, :5], logits, atol=1e-5)
+    np.testing.assert_allclose(to_numpy(model(padded))[:, :5], logits, atol=1e-5)
     assert model.get_config()["feature_sizes"] == [7, 9]
