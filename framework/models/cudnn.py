@@ -77,11 +77,21 @@ def gpu_available() -> bool:
     return False
 
 
+# Keras' PyTorch backend has no masked cuDNN path: a batch with padding runs the generic loop.
+TORCH_PADDING = " (PyTorch backend: batches without padding; a padded batch runs the generic loop)"
+
+
+def _cudnn_label() -> str:
+    return "cuDNN" + (TORCH_PADDING if keras.backend.backend() == "torch" else "")
+
+
 def use_cudnn_argument(rnn: Any) -> bool | str:
-    """The ``use_cudnn`` value for Keras layers: True on a GPU (fallback fails loudly), else auto."""
+    """The ``use_cudnn`` value for Keras layers: True on a GPU (fallback fails loudly), else auto.
+
+    On PyTorch "auto" even on a GPU: there a padded batch must fall back (see TORCH_PADDING)."""
     if rnn.use_cudnn == "never":
         return False
-    if gpu_available() and not cudnn_violations(rnn):
+    if gpu_available() and not cudnn_violations(rnn) and keras.backend.backend() != "torch":
         return True
     return "auto"
 
@@ -96,7 +106,7 @@ def planned_kernel(rnn: Any) -> str:
         return f"generic ({'; '.join(reasons)}){hoisted}"
     if not gpu_available():
         return f"generic (no GPU visible to the {keras.backend.backend()} backend){hoisted}"
-    return "cuDNN"
+    return _cudnn_label()
 
 
 def layer_kernel(layer: keras.layers.Layer) -> str:
@@ -106,7 +116,7 @@ def layer_kernel(layer: keras.layers.Layer) -> str:
     settings = _LayerSettings(layer)
     reasons = cudnn_violations(settings)
     if not reasons and layer.use_cudnn is not False and gpu_available():
-        return "cuDNN"
+        return _cudnn_label()
     # framework.models.hoisted_rnn layers; duck-typed, as that module imports this one
     hoisted = HOISTED if getattr(layer, "_hoistable", lambda training: False)(True) else ""
     if layer.use_cudnn is False:

@@ -40,6 +40,14 @@ class _HoistedLoop:
             return False  # the stock loop: same result, and faster for small layers
         return not (training and self.dropout)
 
+    def _cudnn_mask(self, mask):
+        """The mask handed to Keras' own (cuDNN-capable) path. Keras' PyTorch backend runs cuDNN only
+        without a mask (any mask sends it to the generic loop), so there a batch without padding,
+        whose mask changes nothing, goes without one. One host sync per layer call, PyTorch GPUs only."""
+        if mask is None or keras.backend.backend() != "torch" or not gpu_available():
+            return mask
+        return None if bool(ops.all(_first(mask))) else mask
+
     def _inputs(self, sequences, mask):
         """The sequences and mask in the order the loop reads them (reversed for go_backwards:
         the narrow inputs are flipped rather than the wide projections)."""
@@ -155,7 +163,7 @@ class HoistedLSTM(_HoistedLoop, keras.layers.LSTM):
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if not self._hoistable(training):
-            return super().inner_loop(sequences, initial_state, mask, training=training)
+            return super().inner_loop(sequences, initial_state, self._cudnn_mask(mask), training=training)
         cell = self.cell
         sequences, mask = self._inputs(sequences, mask)
         projected = project_time_major(sequences, cell.kernel, cell.bias if cell.use_bias else None)
@@ -189,7 +197,7 @@ class HoistedGRU(_HoistedLoop, keras.layers.GRU):
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if not self._hoistable(training):
-            return super().inner_loop(sequences, initial_state, mask, training=training)
+            return super().inner_loop(sequences, initial_state, self._cudnn_mask(mask), training=training)
         cell, units = self.cell, self.cell.units
         sequences, mask = self._inputs(sequences, mask)
         input_bias, recurrent_bias = None, None

@@ -22,6 +22,7 @@ from framework.data.vocab import build_tagger_vocabs
 from framework.errors import ConfigError, UserError
 from framework.models.build import build_tagger
 from framework.models.cudnn import (
+    TORCH_PADDING,
     check_cudnn,
     cudnn_violations,
     gpu_available,
@@ -35,7 +36,8 @@ from framework.models.rnn_stack import RecurrentStack, stack_from_config
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_GPU = f"generic (no GPU visible to the {keras.backend.backend()} backend)"
-PLAIN_ELIGIBLE = "cuDNN" if gpu_available() else NO_GPU  # stock Keras layers
+CUDNN = "cuDNN" + (TORCH_PADDING if keras.backend.backend() == "torch" else "")
+PLAIN_ELIGIBLE = CUDNN if gpu_available() else NO_GPU  # stock Keras layers
 ELIGIBLE = PLAIN_ELIGIBLE  # the framework's layers below MIN_HOISTED_UNITS run the stock loop
 
 
@@ -246,3 +248,36 @@ def test_kernel_report_of_a_tagger_with_char_bilstm():
     assert len(encoder) == 2 and all("gru" in name for name in encoder)
     assert len(chars) == 2  # the character BiLSTM's two directions
     assert set(report.values()) == {ELIGIBLE}
+
+
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="Keras' PyTorch backend's cuDNN path")
+def test_on_a_torch_gpu_a_batch_without_padding_reaches_cudnn_without_a_mask(monkeypatch):
+    """Keras' PyTorch backend runs cuDNN only without a mask; an unpadded batch's mask is dropped
+    there (same result), a padded batch keeps it and runs the generic loop. Checked on the CPU by
+    pretending a GPU is visible: Keras' backend.lstm then runs its non-CUDA fallback."""
+    from keras.src import backend as keras_backend
+
+    from framework.models.hoisted_rnn import HoistedLSTM
+
+    monkeypatch.setattr("framework.models.hoisted_rnn.gpu_available", lambda: True)
+    monkeypatch.setattr("framework.models.cudnn.gpu_available", lambda: True)
+    masks_seen = []
+    backend_lstm = keras_backend.lstm
+
+    def spy(*args, **kwargs):
+        masks_seen.append(args[3])
+        return backend_lstm(*args, **kwargs)
+
+    monkeypatch.setattr(keras_backend, "lstm", spy)
+    x = np.random.default_rng(0).random((2, 5, 3)).astype("float32")
+    ours, stock = HoistedLSTM(4, return_sequences=True), keras.layers.LSTM(4, return_sequences=True)
+    ours.build(x.shape), stock.build(x.shape)
+    ours.set_weights(stock.get_weights())
+    unpadded, padded = np.ones((2, 5), bool), np.array([[1] * 5, [1, 1, 1, 0, 0]], bool)
+    for mask in (unpadded, padded):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(ours(x, mask=mask)),
+                                   keras.ops.convert_to_numpy(stock(x, mask=mask)), atol=1e-6)  # fmt: skip
+    ours_masks = masks_seen[0::2]  # ours, then stock, per mask
+    assert ours_masks[0] is None and ours_masks[1] is not None
+    assert layer_kernel(ours) == "cuDNN" + TORCH_PADDING
+    assert use_cudnn_argument(_rnn()) == "auto"  # a padded batch must be allowed to fall back
