@@ -1,0 +1,59 @@
+"""What the recurrent kernels' gradient costs inside the time loop (issue 6), side by side.
+
+Trains the benchmark's tagger (default shapes) twice in turns: as shipped, and with the
+recurrent kernels cut from the gradient inside the fused loop (``stop_gradient``: those
+kernels then do not train, so this is a measurement, never a model). The difference is what the
+per-step kernel gradients and their accumulation cost; computing the same gradient after the loop
+as one large matmul would take its FLOPs at the matmul rate the benchmark reports.
+
+    python3 scripts/measure_kernel_gradient_cost.py [--rounds 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import warnings
+
+import keras
+import numpy as np
+from omegaconf import OmegaConf
+
+from framework import benchmarking
+from framework.config import BenchmarkShapes
+from framework.models import bidirectional
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=4)
+    args = parser.parse_args()
+    shapes = OmegaConf.structured(BenchmarkShapes)
+    rng = np.random.default_rng(0)
+    words = rng.integers(2, shapes.vocab_size, (shapes.batch_size, shapes.seq_len)).astype("int32")
+    tags = rng.integers(0, shapes.num_tags, (shapes.batch_size, shapes.seq_len)).astype("int32")
+    x = {"words": words, "chars": np.zeros((shapes.batch_size, shapes.seq_len, 1), "int32")}
+    shipped = benchmarking._tagger(shapes, "lstm")
+    shipped.train_on_batch(x, tags)  # traced with the shipped kernels
+    original = bidirectional.gate_major_kernels
+    bidirectional.gate_major_kernels = lambda kernel, units: keras.ops.stop_gradient(original(kernel, units))
+    try:
+        cut = benchmarking._tagger(shapes, "lstm")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "gradients do not exist for ...recurrent_kernel"
+            cut.train_on_batch(x, tags)  # traced with the kernels cut from the gradient
+    finally:
+        bidirectional.gate_major_kernels = original
+    words_per_batch = shapes.batch_size * shapes.seq_len
+    seconds = {"shipped": [], "recurrent kernels without gradient": []}
+    for _ in range(args.rounds):
+        for name, model in zip(seconds, (shipped, cut)):
+            seconds[name].append(benchmarking.timed(lambda: model.train_on_batch(x, tags), shapes.steps, shapes.warmup))
+    for name, values in seconds.items():
+        median = statistics.median(values)
+        rounds = ", ".join(f"{words_per_batch / s:,.0f}" for s in values)
+        print(f"{name:36s} {words_per_batch / median:9,.0f} words/s  {1000 * median:6.1f} ms/step  (rounds: {rounds})")
+
+
+if __name__ == "__main__":
+    main()
