@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import keras
 from keras import ops
+from keras.src.backend.common import global_state  # load_model's object-sharing maps (see __init__)
 
 from framework.models import hoisted_rnn
 from framework.models.hoisted_rnn import (HoistedGRU, HoistedLSTM, gate_major_kernels, gru_update, lstm_update,
@@ -41,6 +42,21 @@ def reverse_within_lengths(x, mask):
 @keras.saving.register_keras_serializable(package="rnnseq")
 class FusedBidirectional(keras.layers.Bidirectional):
     """``keras.layers.Bidirectional`` over a HoistedLSTM/HoistedGRU with one loop for both directions."""
+
+    def __init__(self, layer, *args, **kwargs):
+        # Keras recreates ``layer`` (forward and backward) by serializing it. Inside load_model's
+        # object-sharing scope that bookkeeping keys objects by id(), which a freed temporary layer
+        # hands on to the next one, so the "recreated" layer could come back as an earlier,
+        # unrelated layer. Nothing is shared here: run the recreation outside that scope.
+        keys = ("shared_objects/id_to_obj_map", "shared_objects/id_to_config_map")
+        saved = [global_state.get_global_attribute(key) for key in keys]
+        for key in keys:
+            global_state.set_global_attribute(key, None)
+        try:
+            super().__init__(layer, *args, **kwargs)
+        finally:
+            for key, value in zip(keys, saved):
+                global_state.set_global_attribute(key, value)
 
     def call(self, sequences, initial_state=None, mask=None, training=None):
         if not self._fusable(initial_state, training):

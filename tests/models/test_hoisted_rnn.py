@@ -168,3 +168,21 @@ def test_small_layers_keep_the_stock_loop(monkeypatch):
     assert not HoistedLSTM(4)._hoistable(True)
     assert HoistedLSTM(8)._hoistable(True)
     assert not layer_kernel(HoistedGRU(4)).endswith(HOISTED)
+
+
+def test_wrapper_ignores_load_models_object_sharing():
+    """Keras' Bidirectional recreates the wrapped layer by serializing it; inside load_model's
+    object-sharing scope objects are keyed by id(), which a freed temporary layer hands on to the
+    next one, and the "recreated" layer came back as an earlier, unrelated one (seen once in CI:
+    "Forward layer and backward layer should have different go_backwards value")."""
+    from keras.src.saving import serialization_lib
+
+    with serialization_lib.ObjectSharingScope():
+        layer = HoistedLSTM(4, return_sequences=True)
+        impostor = HoistedLSTM(3, name="impostor")
+        serialization_lib.serialize_keras_object(layer)  # as if a freed layer at this address had been
+        serialization_lib.record_object_after_deserialization(impostor, id(layer))  # saved and loaded
+        wrapper = FusedBidirectional(layer)
+    assert wrapper.forward_layer is not impostor and wrapper.backward_layer is not impostor
+    assert wrapper.forward_layer.units == wrapper.backward_layer.units == 4
+    assert not wrapper.forward_layer.go_backwards and wrapper.backward_layer.go_backwards
