@@ -349,7 +349,8 @@ def test_mixed_precision_keeps_weights_and_likelihood_in_float32():
     mixed = CRF(L, dtype="mixed_float16")
     mixed.set_weights(crf.get_weights())
     out = mixed(potentials, mask=mask)
-    assert keras.backend.standardize_dtype(out.dtype) == "float16"  # call() is the identity, autocast to the compute dtype
+    # call() is the identity, autocast to the compute dtype
+    assert keras.backend.standardize_dtype(out.dtype) == "float16"
     assert mixed.transitions.dtype == "float32"
     rounded = to_numpy(ops.cast(out, "float32"))
     want = to_numpy(crf.log_likelihood(rounded, tags, mask))

@@ -110,8 +110,10 @@ def test_lstm_step_gradient_through_outputs_and_final_states(go_backwards):
     kwargs = dict(return_sequences=True, return_state=True, go_backwards=go_backwards)
     stock, ours = _twins(lambda: HoistedLSTM(4, **kwargs), lambda: keras.layers.LSTM(4, **kwargs))
     weights = [RNG.random(shape).astype("float32") for shape in ((1, 1, 4), (1, 4), (1, 4))]
-    grads = [_gradients(layer, lambda outputs: sum(keras.ops.sum(keras.ops.multiply(o, w)) for o, w in zip(outputs, weights)))
-             for layer in (stock, ours)]  # fmt: skip
+    def loss(outputs):
+        return sum(keras.ops.sum(keras.ops.multiply(o, w)) for o, w in zip(outputs, weights))
+
+    grads = [_gradients(layer, loss) for layer in (stock, ours)]
     for g_stock, g_ours in zip(*grads):
         np.testing.assert_allclose(g_stock, g_ours, atol=1e-5)
 
