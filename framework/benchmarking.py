@@ -90,6 +90,15 @@ def _plain_tagger(b: Any, cell: str) -> keras.Model:
     return model
 
 
+def tagger_batch(b: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The benchmark's fixed tagger batch: (inputs of our tagger, gold tags); full-length sentences
+    of random word ids (no padding), ``inputs["words"]`` also feeds the plain Keras tagger."""
+    rng = np.random.default_rng(0)
+    words = rng.integers(2, b.vocab_size, (b.batch_size, b.seq_len)).astype("int32")
+    tags = rng.integers(0, b.num_tags, (b.batch_size, b.seq_len)).astype("int32")
+    return {"words": words, "chars": np.zeros((b.batch_size, b.seq_len, 1), "int32")}, tags
+
+
 def benchmark_tagger(b: Any, cell: str = "lstm") -> dict[str, Any]:
     """Training and inference words/s of our tagger and of the plain Keras one, same shapes.
 
@@ -97,11 +106,9 @@ def benchmark_tagger(b: Any, cell: str = "lstm") -> dict[str, Any]:
     of load on a shared machine slows both rather than one. Each round also times the large
     matmul, so ``flops_fraction_of_matmul`` compares figures measured under the same load.
     """
-    rng = np.random.default_rng(0)
-    words = rng.integers(2, b.vocab_size, (b.batch_size, b.seq_len)).astype("int32")
-    tags = rng.integers(0, b.num_tags, (b.batch_size, b.seq_len)).astype("int32")
+    x, tags = tagger_batch(b)
+    words = x["words"]
     ours, plain = _tagger(b, cell), _plain_tagger(b, cell)
-    x = {"words": words, "chars": np.zeros((b.batch_size, b.seq_len, 1), "int32")}
     per_batch = b.batch_size * b.seq_len
     rounds = {"ours": [], "plain": [], "infer": [], "matmul": []}
     for _ in range(max(1, b.rounds)):

@@ -16,7 +16,6 @@ import statistics
 import warnings
 
 import keras
-import numpy as np
 from omegaconf import OmegaConf
 
 from framework import benchmarking
@@ -29,10 +28,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
     shapes = OmegaConf.structured(BenchmarkShapes)
-    rng = np.random.default_rng(0)
-    words = rng.integers(2, shapes.vocab_size, (shapes.batch_size, shapes.seq_len)).astype("int32")
-    tags = rng.integers(0, shapes.num_tags, (shapes.batch_size, shapes.seq_len)).astype("int32")
-    x = {"words": words, "chars": np.zeros((shapes.batch_size, shapes.seq_len, 1), "int32")}
+    x, tags = benchmarking.tagger_batch(shapes)
     shipped = benchmarking._tagger(shapes, "lstm")
     shipped.train_on_batch(x, tags)  # traced with the shipped kernels
     original = bidirectional.gate_major_kernels

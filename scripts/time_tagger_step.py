@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import statistics
 
-import numpy as np
 from omegaconf import OmegaConf
 
 from framework import benchmarking
@@ -25,10 +24,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     shapes = OmegaConf.structured(BenchmarkShapes)
-    rng = np.random.default_rng(0)
-    words = rng.integers(2, shapes.vocab_size, (shapes.batch_size, shapes.seq_len)).astype("int32")
-    tags = rng.integers(0, shapes.num_tags, (shapes.batch_size, shapes.seq_len)).astype("int32")
-    x = {"words": words, "chars": np.zeros((shapes.batch_size, shapes.seq_len, 1), "int32")}
+    x, tags = benchmarking.tagger_batch(shapes)
     model = benchmarking._tagger(shapes, "lstm")
     per_batch = shapes.batch_size * shapes.seq_len
     rates = [per_batch / benchmarking.timed(lambda: model.train_on_batch(x, tags), shapes.steps, shapes.warmup)
