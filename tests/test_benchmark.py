@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import keras
 import pytest
 from omegaconf import OmegaConf
 
@@ -55,6 +56,11 @@ def test_benchmark_recipe_writes_json(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     data = json.loads((tmp_path / "benchmark.json").read_text())
     assert data["shapes"]["seq_len"] == 6
+    # The recipe ran on this process' backend (tests/test_torch_backend.py reruns this on PyTorch).
+    assert data["environment"]["keras_backend"] == keras.backend.backend()
+    # Off a GPU the kernel report names the backend ("no GPU visible to the torch backend").
+    assert all(kernel.startswith("cuDNN") or keras.backend.backend() in kernel
+               for kernel in data["tagger"]["kernels"].values())  # fmt: skip
     assert "speedup_vs_plain_keras" in done.stdout
 
 
