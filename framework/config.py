@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
 
 
 def _choices(name: str, values: str) -> type[Enum]:
@@ -295,6 +295,12 @@ class BenchmarkShapes:
     beam_size: int = 5
     matmul_size: int = 2048
     compare_kernels: bool = False  # also time use_cudnn=False and mixed precision (always on a GPU)
+
+    @staticmethod
+    def with_overrides(overrides: list[str] | tuple[str, ...] = ()) -> Any:
+        """The shapes with ``key=value`` overrides, checked against this schema (the measuring
+        scripts' ``--set``, as ``benchmark.key=value`` is the recipe's)."""
+        return OmegaConf.merge(OmegaConf.structured(BenchmarkShapes), OmegaConf.from_dotlist(list(overrides)))
 
 
 @dataclass

@@ -6,7 +6,7 @@ kernels then do not train, so this is a measurement, never a model). The differe
 per-step kernel gradients and their accumulation cost; computing the same gradient after the loop
 as one large matmul would take its FLOPs at the matmul rate the benchmark reports.
 
-    python3 scripts/measure_kernel_gradient_cost.py [--rounds 4]
+    python3 scripts/measure_kernel_gradient_cost.py [--rounds 4] [--set units=512 ...]
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import statistics
 import warnings
 
 import keras
-from omegaconf import OmegaConf
 
 from framework import benchmarking
 from framework.config import BenchmarkShapes
@@ -25,9 +24,10 @@ from framework.models import bidirectional
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="benchmark shapes, e.g. units=128")
     parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
-    shapes = OmegaConf.structured(BenchmarkShapes)
+    shapes = BenchmarkShapes.with_overrides(args.set)
     x, tags = benchmarking.tagger_batch(shapes)
     shipped = benchmarking._tagger(shapes, "lstm")
     shipped.train_on_batch(x, tags)  # traced with the shipped kernels

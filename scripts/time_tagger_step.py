@@ -5,14 +5,20 @@ once per setting, alternately, e.g.:
 
     for setting in "" TF_NUM_INTEROP_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_ENABLE_ONEDNN_OPTS=0; do
         env $setting python3 scripts/time_tagger_step.py --label "${setting:-default}"; done
+
+XLA (``--jit-compile``, Keras' ``model.compile(jit_compile=True)``) with the matmul back-ends that
+XLA:CPU can be told to use, each in its own process:
+
+    python3 scripts/time_tagger_step.py --label "no XLA"
+    for flags in "" --xla_cpu_use_onednn=true --xla_cpu_use_xnnpack=true \
+            --xla_cpu_experimental_onednn_custom_call=true; do
+        XLA_FLAGS="$flags" python3 scripts/time_tagger_step.py --jit-compile --label "XLA ${flags:-default}"; done
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-
-from omegaconf import OmegaConf
 
 from framework import benchmarking
 from framework.config import BenchmarkShapes
@@ -21,17 +27,25 @@ from framework.config import BenchmarkShapes
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--label", default="default")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="benchmark shapes, e.g. units=128")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA")
     args = parser.parse_args()
-    shapes = OmegaConf.structured(BenchmarkShapes)
+    shapes = BenchmarkShapes.with_overrides(args.set)
     x, tags = benchmarking.tagger_batch(shapes)
     model = benchmarking._tagger(shapes, "lstm")
+    if args.jit_compile:
+        model.compile(optimizer="adam", jit_compile=True)
     per_batch = shapes.batch_size * shapes.seq_len
-    rates = [per_batch / benchmarking.timed(lambda: model.train_on_batch(x, tags), shapes.steps, shapes.warmup)
-             for _ in range(args.rounds)]  # fmt: skip
-    matmul = benchmarking.matmul_flops_per_second(shapes.matmul_size) / 1e9
+    flops_per_word = benchmarking.lstm_flops_per_word(shapes.embed_dim, shapes.units, shapes.layers, bidirectional=True)
+    rates, matmuls = [], []
+    for _ in range(args.rounds):  # the matmul timed in every round, as the benchmark does
+        rates.append(per_batch / benchmarking.timed(lambda: model.train_on_batch(x, tags), shapes.steps, shapes.warmup))
+        matmuls.append(benchmarking.matmul_flops_per_second(shapes.matmul_size))
+    fraction = benchmarking.median_ratio([rate * flops_per_word for rate in rates], matmuls)
     rounds = ", ".join(f"{rate:,.0f}" for rate in rates)
-    print(f"{args.label}: {statistics.median(rates):,.0f} words/s (rounds: {rounds}); matmul {matmul:.1f} GFLOP/s")
+    print(f"{args.label}: {statistics.median(rates):,.0f} words/s (rounds: {rounds}); matmul GFLOP/s per round: "
+          f"{', '.join(f'{m / 1e9:.1f}' for m in matmuls)}; FLOP fraction {fraction:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,72 @@
+"""The measuring scripts behind the README's speed figures still run and print what it quotes.
+
+Each runs in this process at tiny sizes (their numbers mean nothing here; the format and the
+sanity checks they make do).
+"""
+
+from __future__ import annotations
+
+import re
+import runpy
+import sys
+from pathlib import Path
+
+import keras
+import pytest
+
+from framework.models import cudnn
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+TINY_SHAPES = ["batch_size=4", "seq_len=5", "units=8", "embed_dim=8", "layers=1", "vocab_size=50", "num_tags=3",
+               "steps=1", "warmup=1", "matmul_size=64"]  # fmt: skip
+NUMBER = r"[\d,]+(?:\.\d+)?"
+
+
+def run_script(name: str, arguments: list[str], monkeypatch, capsys) -> str:
+    monkeypatch.setattr(sys, "argv", [name, *arguments])
+    # measure_rnn_loops lowers it for the whole process; the loops under test need it at 8 units anyway
+    monkeypatch.setattr(cudnn, "MIN_HOISTED_UNITS", 1)
+    runpy.run_path(str(SCRIPTS / name), run_name="__main__")
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_time_tagger_step_prints_rate_matmul_and_fraction(jit_compile, monkeypatch, capsys):
+    arguments = ["--label", "tiny", "--rounds", "2", "--set", *TINY_SHAPES] + (["--jit-compile"] if jit_compile else [])
+    out = run_script("time_tagger_step.py", arguments, monkeypatch, capsys)
+    pattern = (rf"tiny: {NUMBER} words/s \(rounds: {NUMBER}, {NUMBER}\); "
+               rf"matmul GFLOP/s per round: {NUMBER}, {NUMBER}; FLOP fraction {NUMBER}")  # fmt: skip
+    assert re.fullmatch(pattern, out.strip()), out
+
+
+def test_time_tagger_step_rejects_an_unknown_shape(monkeypatch, capsys):
+    with pytest.raises(Exception, match="hidden_size"):
+        run_script("time_tagger_step.py", ["--set", "hidden_size=8"], monkeypatch, capsys)
+
+
+def test_kernel_gradient_cost_times_both_variants(monkeypatch, capsys):
+    out = run_script("measure_kernel_gradient_cost.py", ["--rounds", "1", "--set", *TINY_SHAPES], monkeypatch, capsys)
+    lines = out.strip().splitlines()
+    assert [line.split("  ")[0] for line in lines] == ["shipped", "recurrent kernels without gradient"], out
+    assert all(re.search(rf"{NUMBER} words/s +{NUMBER} ms/step", line) for line in lines), out
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_measure_rnn_loops_reports_every_variant(cell, monkeypatch, capsys):
+    arguments = ["--cell", cell, "--batch", "4", "--steps", "5", "--units", "8", "--layers", "1", "--embed", "8",
+                 "--vocab", "50", "--tags", "3", "--rounds", "1", "--iterations", "1"]  # fmt: skip
+    out = run_script("measure_rnn_loops.py", arguments, monkeypatch, capsys)
+    rows = out.strip().splitlines()[2:]
+    assert [row[:40].strip() for row in rows] == [
+        "stock Keras", "hoisted projection", "hoisted + one loop for both directions", "+ gate-major LSTM steps"
+    ]  # fmt: skip
+    assert all(float(row.split()[-3]) > 0 for row in rows), out  # training speed relative to stock
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's fused LSTM op")
+def test_block_lstm_comparison_computes_the_same_outputs(monkeypatch, capsys):
+    arguments = ["--batch", "3", "--steps", "4", "--units", "5", "--inputs", "6", "--rounds", "1", "--iterations", "1"]
+    out = run_script("measure_block_lstm.py", arguments, monkeypatch, capsys)
+    gap = re.search(r"outputs differ by at most (\S+);", out)
+    assert gap and float(gap.group(1)) < 1e-5, out
+    assert re.search(rf"ours +{NUMBER} ms forward\+backward", out) and re.search(r"BlockLSTMV2 +[\d.]+ ms", out), out
