@@ -32,14 +32,13 @@ class ClassifierRun:
 
 def load_classifier_run(run_dir: str | Path) -> ClassifierRun:
     """Load config.yaml, vocab.json and model.keras; a missing piece is a one-line DataError."""
-    import keras
-
     import framework.models.classifier  # noqa: F401 - registers the custom layers for load_model
+    from framework.models.precision import load_model
 
     run_dir = require_run_files(run_dir, {VOCAB_FILE: "the vocabulary and labels"})
     cfg = OmegaConf.load(run_dir / "config.yaml")
     encoder = TextEncoder.load(run_dir / VOCAB_FILE)
-    return ClassifierRun(run_dir, cfg, encoder, keras.models.load_model(run_dir / "model.keras"))
+    return ClassifierRun(run_dir, cfg, encoder, load_model(run_dir / "model.keras"))
 
 
 def _examples_to_score(run: ClassifierRun, split: str, file: str | None):

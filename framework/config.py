@@ -33,6 +33,7 @@ Cell = _choices("Cell", "lstm gru")
 UseCudnn = _choices("UseCudnn", "auto never")
 Head = _choices("Head", "softmax crf")
 Strategy = _choices("Strategy", "default mirrored multi_worker")
+Precision = _choices("Precision", "float32 mixed_float16 mixed_bfloat16")
 OptimizerName = _choices("OptimizerName", "adam adamw sgd rmsprop")
 Schedule = _choices("Schedule", "constant inverse_time exponential cosine")
 Split = _choices("Split", "train dev test")
@@ -151,6 +152,8 @@ class TrainerConfig:
     early_stopping_patience: int = 5  # epochs without dev improvement; 0 disables
     strategy: Strategy = Strategy.default  # default | mirrored | multi_worker
     jit_compile: bool = False
+    # mixed_float16: GPUs (cuDNN, loss scaling); mixed_bfloat16: CPUs with bf16 matmuls (README "Mixed precision")
+    precision: Precision = Precision.float32  # float32 | mixed_float16 | mixed_bfloat16
     steps_per_execution: int = 1
     bucket_width: int = 1  # sentence lengths grouped per bucket (1 = exact length buckets)
     shuffle_buffer: int = 100000

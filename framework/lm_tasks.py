@@ -39,15 +39,15 @@ class LanguageModelRun:
 
 def load_lm_run(run_dir: str | Path) -> LanguageModelRun:
     """Load config.yaml, vocab.json (+ sentencepiece.model) and model.keras; a missing piece is a DataError."""
-    import keras
     from omegaconf import OmegaConf
 
     import framework.models.language_model  # noqa: F401 - registers LanguageModel for load_model
+    from framework.models.precision import load_model
 
     run_dir = require_run_files(run_dir, {})
     vocab = LMVocab.load(run_dir)
     return LanguageModelRun(run_dir, OmegaConf.load(run_dir / "config.yaml"), vocab,
-                            keras.models.load_model(run_dir / "model.keras"))  # fmt: skip
+                            load_model(run_dir / "model.keras"))  # fmt: skip
 
 
 def evaluate_language_model(run_dir: Path, settings: Any) -> dict[str, Any]:

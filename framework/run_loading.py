@@ -37,12 +37,11 @@ def require_run_files(run_dir: str | Path, files: dict[str, str]) -> Path:
 
 def load_run(run_dir: str | Path) -> TrainedRun:
     """Load config.yaml, vocab.json and model.keras; a missing piece is a one-line DataError."""
-    import keras
-
     import framework.models.tagger  # noqa: F401 - registers the custom layers for load_model
+    from framework.models.precision import load_model
 
     run_dir = require_run_files(run_dir, {"vocab.json": "the vocabularies"})
     cfg = OmegaConf.load(run_dir / "config.yaml")
     vocabs = TaggerVocabs.load(run_dir / "vocab.json")
-    model = keras.models.load_model(run_dir / "model.keras")
+    model = load_model(run_dir / "model.keras")
     return TrainedRun(run_dir, cfg, vocabs, model)

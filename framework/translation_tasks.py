@@ -43,13 +43,12 @@ class TranslatorRun:
 
 def load_translator_run(run_dir: str | Path) -> TranslatorRun:
     """Load config.yaml, the sentencepiece models and model.keras; a missing piece is a one-line DataError."""
-    import keras
-
     import framework.models.seq2seq  # noqa: F401 - registers the custom layers for load_model
+    from framework.models.precision import load_model
 
     run_dir = require_run_files(run_dir, {SETTINGS_FILE: "the subword settings"})
     cfg = OmegaConf.load(run_dir / "config.yaml")
-    return TranslatorRun(run_dir, cfg, Subwords.load(run_dir), keras.models.load_model(run_dir / "model.keras"))
+    return TranslatorRun(run_dir, cfg, Subwords.load(run_dir), load_model(run_dir / "model.keras"))
 
 
 def _split_to_score(run: TranslatorRun, split: str, file: str | None) -> tuple[str, ParallelSplit]:

@@ -68,11 +68,13 @@ def test_kernel_and_precision_comparison_reports_both_kernels_and_precisions():
     from framework.benchmarking import kernel_and_precision_comparison
 
     result = kernel_and_precision_comparison(OmegaConf.create(TINY))
-    for key in ("default_kernel", "generic_kernel", "mixed_precision"):
+    for key in ("default_kernel", "generic_kernel", "mixed_precision", "mixed_bfloat16"):
         assert result[f"{key}_train_words_per_second"] > 0
     assert [kernel.split(",")[0] for kernel in result["generic_kernel_kernels"]] == ["generic (use_cudnn=False)"]
     assert result["default_vs_generic_kernel_speedup"] == pytest.approx(
         result["default_kernel_train_words_per_second"] / result["generic_kernel_train_words_per_second"])
+    assert result["mixed_bfloat16_vs_float32_speedup"] == pytest.approx(
+        result["mixed_bfloat16_train_words_per_second"] / result["default_kernel_train_words_per_second"])
     import keras
 
     assert keras.config.dtype_policy().name == "float32"  # restored

@@ -27,6 +27,7 @@ from framework.evaluation.classifier_eval import predict_probabilities, score_cl
 from framework.io import atomic_write_json
 from framework.models.classifier import build_classifier
 from framework.models.cudnn import log_kernels
+from framework.models.precision import load_model, precision_policy
 from framework.training import checkpointing
 from framework.training.fitting import fit_with_selection
 from framework.training.distribution import make_strategy
@@ -99,7 +100,7 @@ def train_classifier(cfg: Any, run_dir: Path) -> dict[str, Any]:
              len(corpus.dev), len(corpus.test), corpus.record["counts"])  # fmt: skip
     encoder = prepare_encoder(cfg, corpus, run_dir)
     dataset, padding = _training_batches(cfg, corpus, encoder)
-    with make_strategy(cfg.trainer.strategy).scope():
+    with make_strategy(cfg.trainer.strategy).scope(), precision_policy(cfg.trainer.precision):
         model = _build_model(cfg, encoder, padding["batches"])
     model.predict_on_batch(next(iter(dataset))[0])  # build all weights before any restore
     kernels = log_kernels(model)
@@ -133,7 +134,7 @@ def score_split(model, encoder: TextEncoder, examples, split: str, path: Path, b
 
 def _finish(cfg, run_dir, corpus, encoder, selection, padding, kernels, wall) -> dict[str, Any]:
     """Reload the best model, score dev and test, write predictions, metrics and the report."""
-    model = keras.models.load_model(run_dir / checkpointing.BEST_MODEL)
+    model = load_model(run_dir / checkpointing.BEST_MODEL)
     history = selection.history
     train_seconds = sum(h["train_seconds"] for h in history)
     texts = len(corpus.train) * padding["batches"] / max(padding["full_batches"], 1)  # per (capped) epoch

@@ -14,7 +14,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
 
 from framework.data.text_corpus import (LMVocab, TextCorpus, build_lm_vocab, corpus_stats, load_text_corpus,
@@ -26,6 +25,7 @@ from framework.inference.sampling import SamplingSettings
 from framework.io import atomic_write_json, atomic_write_text
 from framework.models.cudnn import log_kernels
 from framework.models.language_model import build_language_model
+from framework.models.precision import load_model, precision_policy
 from framework.training import checkpointing
 from framework.training.distribution import make_strategy
 from framework.training.fitting import fit_with_selection
@@ -66,7 +66,7 @@ def train_language_model(cfg: Any, run_dir: Path) -> dict[str, Any]:
         streams["train"], cfg.data.bptt, cfg.trainer.batch_size, cfg.trainer.seed, cfg.trainer.max_steps_per_epoch
     )
     log.info("training batches per epoch: %d (%d target tokens)", batches, epoch_tokens)
-    with make_strategy(cfg.trainer.strategy).scope():
+    with make_strategy(cfg.trainer.strategy).scope(), precision_policy(cfg.trainer.precision):
         model = build_language_model(cfg.model, len(vocab), seed=cfg.trainer.seed)
         model.compile(optimizer=build_optimizer(cfg.optimizer, batches, cfg.trainer.epochs),
                       jit_compile=cfg.trainer.jit_compile, steps_per_execution=cfg.trainer.steps_per_execution)  # fmt: skip
@@ -92,7 +92,7 @@ def training_samples(model, vocab: LMVocab, samples_cfg: Any) -> list[Generation
 def _finish(cfg, run_dir, vocab, streams, selection, stats, kernels, timing) -> dict[str, Any]:
     """Reload the best model, score dev and test, write samples, metrics, history and the report."""
     wall, epoch_tokens = timing
-    model = keras.models.load_model(run_dir / checkpointing.BEST_MODEL)
+    model = load_model(run_dir / checkpointing.BEST_MODEL)
     history = selection.history
     train_seconds = sum(h["train_seconds"] for h in history)
     metrics: dict[str, Any] = {

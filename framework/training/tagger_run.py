@@ -18,6 +18,7 @@ from framework.evaluation.tagger_eval import headline_metric, predict_tags, scor
 from framework.io import atomic_write_json
 from framework.models.build import build_tagger
 from framework.models.cudnn import log_kernels
+from framework.models.precision import load_model, precision_policy
 from framework.training import checkpointing
 from framework.training.distribution import make_strategy
 from framework.training.fitting import fit_with_selection
@@ -78,7 +79,7 @@ def train_tagger(cfg: Any, run_dir: Path) -> dict[str, Any]:
     dataset, padding = cap_epoch(dataset, measure_padding(dataset), cfg.trainer.max_steps_per_epoch)
     log.info("training batches per epoch: %d, padded positions: %.1f%%", padding["batches"],
              100 * padding["padding_fraction"])  # fmt: skip
-    with make_strategy(cfg.trainer.strategy).scope():
+    with make_strategy(cfg.trainer.strategy).scope(), precision_policy(cfg.trainer.precision):
         model = _build_model(cfg, vocabs, corpus, padding["batches"])
     model.predict_on_batch(next(iter(dataset))[0])  # build all weights before any restore
     kernels = log_kernels(model)
@@ -100,7 +101,7 @@ def _dev_metrics(model, vocabs: TaggerVocabs, corpus: TaggingCorpus, cfg: Any) -
 
 def _finish(cfg, run_dir, corpus, vocabs, selection, padding, kernels, wall) -> dict[str, Any]:
     """Reload the best model, score dev and test, write predictions, metrics and the report."""
-    model = keras.models.load_model(run_dir / checkpointing.BEST_MODEL)
+    model = load_model(run_dir / checkpointing.BEST_MODEL)
     history = selection.history
     train_seconds = sum(h["train_seconds"] for h in history)
     words = padding["words"] * padding["batches"] / padding["full_batches"]  # per (possibly capped) epoch

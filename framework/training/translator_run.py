@@ -15,8 +15,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import keras
-
 from framework.data.parallel import (ParallelCorpus, ParallelSplit, capped_epoch, filter_by_length,
                                      load_parallel_corpus, training_dataset)  # fmt: skip
 from framework.data.subwords import BOS_ID, EOS_ID, SETTINGS_FILE, Subwords, build_subwords
@@ -26,6 +24,7 @@ from framework.inference.translation import DecodeSettings, Translation, best_te
 from framework.io import atomic_write_json, atomic_write_text
 from framework.models.build_translator import build_translator, check_translator_config
 from framework.models.cudnn import log_kernels
+from framework.models.precision import load_model, precision_policy
 from framework.training import checkpointing
 from framework.training.distribution import make_strategy
 from framework.training.fitting import fit_with_selection
@@ -89,7 +88,7 @@ def train_translator(cfg: Any, run_dir: Path) -> dict[str, Any]:
     log.info("subwords (%s, %s): %d source / %d target pieces", cfg.data.subword_model,
              "joint" if subwords.joint else "separate", len(subwords.source), len(subwords.target))  # fmt: skip
     dataset, stats = _training_batches(cfg, corpus, subwords)
-    with make_strategy(cfg.trainer.strategy).scope():
+    with make_strategy(cfg.trainer.strategy).scope(), precision_policy(cfg.trainer.precision):
         model = build_translator(cfg.model, len(subwords.source), len(subwords.target), BOS_ID, EOS_ID)
         optimizer = build_optimizer(cfg.optimizer, stats["batches"], cfg.trainer.epochs)
         model.compile(optimizer=optimizer, jit_compile=cfg.trainer.jit_compile,
@@ -136,7 +135,7 @@ def decode_and_score(model, subwords: Subwords, split: ParallelSplit, name: str,
 
 def _finish(cfg, run_dir, corpus, subwords, selection, stats, kernels, test_settings) -> dict[str, Any]:
     """Reload the best model, score dev (greedy) and test (configured search), write metrics and the report."""
-    model = keras.models.load_model(run_dir / checkpointing.BEST_MODEL)
+    model = load_model(run_dir / checkpointing.BEST_MODEL)
     history = selection.history
     train_seconds = sum(h["train_seconds"] for h in history)
     evaluate_dev, _ = dev_evaluator(cfg, subwords, corpus.dev)
