@@ -7,7 +7,7 @@ LSTM's gates laid out gate-major (``hoisted_rnn.GATE_MAJOR``; a GRU runs the sam
 The variants run in turns, ``--rounds`` times, so that a noisy machine slows them alike; the
 table gives the median.
 
-    python3 scripts/measure_rnn_loops.py [--cell lstm] [--batch 64 --steps 40 --units 256]
+    python3 scripts/measure_rnn_loops.py [--cell lstm] [--batch 64 --steps 40 --units 256] [--precision mixed_bfloat16]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from framework.models import cudnn
 from framework.models.bidirectional import FusedBidirectional
 from framework.models import hoisted_rnn
 from framework.models.hoisted_rnn import HoistedGRU, HoistedLSTM
+from framework.models.precision import PRECISIONS, precision_policy
 
 # (LSTM layer, GRU layer, wrapper, LSTM gates laid out gate-major in the loop)
 VARIANTS = {
@@ -64,15 +65,18 @@ def main() -> None:
     parser.add_argument("--padding", type=float, default=0.0, help="share of each row left as padding")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=8, help="timed batches per round")
+    parser.add_argument("--precision", choices=PRECISIONS, default="float32", help="dtype policy, as trainer.precision")
     args = parser.parse_args()
-    cudnn.MIN_HOISTED_UNITS = 1  # measure the loops themselves at any size (models skip them below it)
+    # measure the loops themselves at any size (models skip them below these)
+    cudnn.MIN_HOISTED_UNITS = cudnn.MIN_HOISTED_UNITS_MIXED = 1
 
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     words = rng.integers(2, args.vocab, (args.batch, args.steps)).astype("int32")
     words[:, args.steps - int(args.padding * args.steps):] = 0
     tags = rng.integers(0, args.tags, (args.batch, args.steps)).astype("int32")
-    models = {name: build(name, args, words, tags) for name in VARIANTS}
+    with precision_policy(args.precision):
+        models = {name: build(name, args, words, tags) for name in VARIANTS}
     train = {name: [] for name in VARIANTS}
     infer = {name: [] for name in VARIANTS}
     per_batch = args.batch * args.steps
@@ -81,8 +85,9 @@ def main() -> None:
             train[name].append(per_batch / timed(lambda: model.train_on_batch(words, tags), args.iterations, 2))
             infer[name].append(per_batch / timed(lambda: model.predict_on_batch(words), args.iterations, 2))
     base_train, base_infer = statistics.median(train["stock Keras"]), statistics.median(infer["stock Keras"])
-    print(f"{args.cell} tagger, batch {args.batch} x {args.steps} steps, {args.units} units, {args.layers} "
-          f"bidirectional layers, {args.padding:.0%} padding; median of {args.rounds} rounds")  # fmt: skip
+    print(f"{args.cell} tagger, batch {args.batch} x {args.steps} steps, {args.units} units, "
+          f"{args.layers} bidirectional layers, {args.padding:.0%} padding, {args.precision}; "
+          f"median of {args.rounds} rounds")  # fmt: skip
     print(f"{'variant':<40} {'train words/s':>14} {'x stock':>8} {'infer words/s':>14} {'x stock':>8}")
     for name in VARIANTS:
         t, i = statistics.median(train[name]), statistics.median(infer[name])

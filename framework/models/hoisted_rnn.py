@@ -11,7 +11,8 @@ checkpoints move freely between these and the stock layers.
 The hoisted loop is taken when it computes the same thing as the stock one and pays: no
 recurrent dropout, no unroll, no input dropout inside the cell while training (our models put
 dropout between layers, never inside the cell), and at least ``MIN_HOISTED_UNITS`` units
-(framework.models.cudnn; smaller layers measured slower). Otherwise the stock loop runs. They
+(``MIN_HOISTED_UNITS_MIXED`` under mixed precision; framework.models.cudnn: smaller layers
+measured slower). Otherwise the stock loop runs. They
 override Keras' ``inner_loop`` and reuse its backend loop (``keras.src.backend.rnn``), internal
 API that the equality tests pin against each Keras upgrade.
 """
@@ -36,7 +37,7 @@ class _HoistedLoop:
     def _hoistable(self, training) -> bool:
         if self.use_cudnn in ("auto", True) and gpu_available():
             return False  # Keras runs cuDNN here, which already hoists
-        if self.recurrent_dropout or self.unroll or self.cell.units < cudnn_rules.MIN_HOISTED_UNITS:
+        if not cudnn_rules.hoists(self.cell.units, self.recurrent_dropout, self.unroll, self.compute_dtype):
             return False  # the stock loop: same result, and faster for small layers
         return not (training and self.dropout)
 

@@ -17,6 +17,8 @@ pytestmark = pytest.mark.skipif(gpu_available(), reason="on a GPU these layers d
 def hoist_every_size(monkeypatch):
     """The layers here are tiny; take the hoisted loop anyway (the threshold is a speed choice)."""
     monkeypatch.setattr("framework.models.cudnn.MIN_HOISTED_UNITS", 1)
+    monkeypatch.setattr("framework.models.cudnn.MIN_HOISTED_UNITS_MIXED", 1)
+
 
 RNG = np.random.default_rng(0)
 X = RNG.random((3, 6, 5)).astype("float32")
@@ -170,6 +172,36 @@ def test_small_layers_keep_the_stock_loop(monkeypatch):
     assert not HoistedLSTM(4)._hoistable(True)
     assert HoistedLSTM(8)._hoistable(True)
     assert not layer_kernel(HoistedGRU(4)).endswith(HOISTED)
+
+
+def test_mixed_precision_hoists_from_a_lower_size(monkeypatch):
+    from framework.models.precision import precision_policy
+
+    monkeypatch.setattr("framework.models.cudnn.MIN_HOISTED_UNITS", 256)
+    monkeypatch.setattr("framework.models.cudnn.MIN_HOISTED_UNITS_MIXED", 128)
+    assert not HoistedLSTM(128)._hoistable(True) and HoistedLSTM(256)._hoistable(True)
+    with precision_policy("mixed_bfloat16"):
+        small, medium = HoistedLSTM(64), HoistedLSTM(128)
+    assert not small._hoistable(True) and medium._hoistable(True)
+    assert layer_kernel(medium).endswith(HOISTED) and not layer_kernel(small).endswith(HOISTED)
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+@pytest.mark.parametrize(("ours", "stock", "extra"), CELLS[:2])
+def test_mixed_precision_one_loop_bidirectional_matches_stock(policy, ours, stock, extra):
+    """16-bit compute, float32 weights: the same values as stock Keras up to 16-bit rounding."""
+    from framework.models.precision import precision_policy
+
+    with precision_policy(policy):
+        stock_layer, our_layer = _twins(lambda: FusedBidirectional(ours(4, return_sequences=True, **extra)),
+                                        lambda: keras.layers.Bidirectional(stock(4, return_sequences=True, **extra)))
+    assert layer_kernel(our_layer.forward_layer).endswith(HOISTED)
+    for training in (True, False):  # one loop for both directions in training, two in inference
+        ours_out = our_layer(X, mask=MASK, training=training)
+        stock_out = stock_layer(X, mask=MASK, training=training)
+        assert keras.backend.standardize_dtype(ours_out.dtype) == policy.removeprefix("mixed_")
+        as_float32 = (lambda y: keras.ops.convert_to_numpy(keras.ops.cast(y, "float32")))
+        np.testing.assert_allclose(as_float32(ours_out), as_float32(stock_out), atol=2e-2)
 
 
 def test_wrapper_ignores_load_models_object_sharing():
