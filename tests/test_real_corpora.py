@@ -89,10 +89,13 @@ def test_multi30k_pairs_are_read_verbatim():
     assert words == [345020, 322383, 12167, 11568]
 
 
-def test_one_epoch_of_the_pos_recipe_on_ud_ewt_learns(tmp_path):
+@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
+def test_one_epoch_of_the_pos_recipe_on_ud_ewt_learns(tmp_path, precision):
     """The shipped POS experiment, one epoch on the full treebank (its budget is 20): the test
-    set is scored and already well above the majority-tag baseline (NOUN, about 17%)."""
-    overrides = ["experiment=pos_ud_ewt", f"paths.data_dir={DATA}", "trainer.epochs=1", f"hydra.run.dir={tmp_path}"]
+    set is scored and already well above the majority-tag baseline (NOUN, about 17%), in float32
+    and under mixed precision (README "Mixed precision")."""
+    overrides = ["experiment=pos_ud_ewt", f"paths.data_dir={DATA}", "trainer.epochs=1", f"hydra.run.dir={tmp_path}",
+                 f"trainer.precision={precision}"]  # fmt: skip
     done = subprocess.run([sys.executable, "recipes/train.py", *overrides], cwd=ROOT, capture_output=True,
                           text=True, timeout=1800)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
