@@ -21,10 +21,10 @@ from framework.models.bridge import Bridge
 from framework.models.cudnn import gpu_available, kernel_report
 from framework.models.decoder import RNNDecoder
 from framework.models.encoder import RNNEncoder
+from framework.models.precision import precision_policy
 from framework.models.rnn_stack import RecurrentStack
 from framework.models.seq2seq import Seq2Seq
 from framework.models.tagger import SequenceTagger
-from framework.models.precision import precision_policy
 
 
 def _block(result: Any) -> None:

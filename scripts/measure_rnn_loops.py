@@ -19,11 +19,12 @@ import keras
 import numpy as np
 
 from framework.benchmarking import timed
+from framework.config import Precision
 from framework.models import cudnn
 from framework.models.bidirectional import FusedBidirectional
 from framework.models import hoisted_rnn
 from framework.models.hoisted_rnn import HoistedGRU, HoistedLSTM
-from framework.models.precision import PRECISIONS, precision_policy
+from framework.models.precision import precision_policy
 
 # (LSTM layer, GRU layer, wrapper, LSTM gates laid out gate-major in the loop)
 VARIANTS = {
@@ -65,7 +66,8 @@ def main() -> None:
     parser.add_argument("--padding", type=float, default=0.0, help="share of each row left as padding")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=8, help="timed batches per round")
-    parser.add_argument("--precision", choices=PRECISIONS, default="float32", help="dtype policy, as trainer.precision")
+    parser.add_argument("--precision", choices=[p.name for p in Precision], default="float32",
+                        help="dtype policy, as trainer.precision")
     args = parser.parse_args()
     # measure the loops themselves at any size (models skip them below these)
     cudnn.MIN_HOISTED_UNITS = cudnn.MIN_HOISTED_UNITS_MIXED = 1

@@ -75,6 +75,4 @@ def test_kernel_and_precision_comparison_reports_both_kernels_and_precisions():
         result["default_kernel_train_words_per_second"] / result["generic_kernel_train_words_per_second"])
     assert result["mixed_bfloat16_vs_float32_speedup"] == pytest.approx(
         result["mixed_bfloat16_train_words_per_second"] / result["default_kernel_train_words_per_second"])
-    import keras
-
     assert keras.config.dtype_policy().name == "float32"  # restored

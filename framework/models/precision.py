@@ -19,12 +19,10 @@ from pathlib import Path
 
 import keras
 
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
-
 
 @contextlib.contextmanager
 def precision_policy(name: str) -> Iterator[None]:
-    """Build the models created inside with the dtype policy ``name`` (one of PRECISIONS)."""
+    """Build the models created inside with the dtype policy ``name`` (a ``trainer.precision``)."""
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(str(name))
     try:
@@ -39,7 +37,7 @@ def saved_precision(path: str | Path) -> str:
         dtype = json.loads(archive.read("config.json")).get("config", {}).get("dtype")
     if isinstance(dtype, dict):
         dtype = dtype.get("config", {}).get("name")
-    return dtype if dtype in PRECISIONS else "float32"
+    return dtype or "float32"
 
 
 def load_model(path: str | Path) -> keras.Model:

@@ -9,6 +9,7 @@ import pytest
 from framework.models.bidirectional import FusedBidirectional, reverse_within_lengths
 from framework.models.cudnn import HOISTED, gpu_available, layer_kernel
 from framework.models.hoisted_rnn import HoistedGRU, HoistedLSTM
+from framework.models.precision import precision_policy
 
 pytestmark = pytest.mark.skipif(gpu_available(), reason="on a GPU these layers defer to cuDNN")
 
@@ -175,8 +176,6 @@ def test_small_layers_keep_the_stock_loop(monkeypatch):
 
 
 def test_mixed_precision_hoists_from_a_lower_size(monkeypatch):
-    from framework.models.precision import precision_policy
-
     monkeypatch.setattr("framework.models.cudnn.MIN_HOISTED_UNITS", 256)
     monkeypatch.setattr("framework.models.cudnn.MIN_HOISTED_UNITS_MIXED", 128)
     assert not HoistedLSTM(128)._hoistable(True) and HoistedLSTM(256)._hoistable(True)
@@ -190,8 +189,6 @@ def test_mixed_precision_hoists_from_a_lower_size(monkeypatch):
 @pytest.mark.parametrize(("ours", "stock", "extra"), CELLS[:2])
 def test_mixed_precision_one_loop_bidirectional_matches_stock(policy, ours, stock, extra):
     """16-bit compute, float32 weights: the same values as stock Keras up to 16-bit rounding."""
-    from framework.models.precision import precision_policy
-
     with precision_policy(policy):
         stock_layer, our_layer = _twins(lambda: FusedBidirectional(ours(4, return_sequences=True, **extra)),
                                         lambda: keras.layers.Bidirectional(stock(4, return_sequences=True, **extra)))
