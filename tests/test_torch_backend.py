@@ -6,6 +6,7 @@ backend at import. ``.ci/run`` installs PyTorch's CPU build; without PyTorch thi
 """
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -27,3 +28,23 @@ def test_backend_neutral_tests_pass_on_torch():
     assert done.returncode == 0, done.stdout[-4000:]
     assert " passed" in done.stdout
 
+
+
+def test_gpu_check_runs_without_tensorflow(tmp_path):
+    """scripts/gpu_check.sh is meant for a GPU machine that has PyTorch but no TensorFlow: here an
+    ``import tensorflow`` that fails stands in for that machine."""
+    shim = tmp_path / "no_tensorflow" / "tensorflow"
+    shim.mkdir(parents=True)
+    (shim / "__init__.py").write_text('raise ImportError("No module named tensorflow (test shim)")\n')
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(shim.parent), "OUT": str(out)}
+    tiny = {"batch_size": 4, "seq_len": 6, "units": 8, "embed_dim": 8, "layers": 1, "vocab_size": 50, "num_tags": 5,
+            "steps": 1, "warmup": 1, "rounds": 1, "decode_sentences": 3, "beam_size": 2, "matmul_size": 32}
+    done = subprocess.run(["bash", "scripts/gpu_check.sh", *(f"benchmark.{k}={v}" for k, v in tiny.items())],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    result = json.loads((out / "benchmark.json").read_text())
+    assert result["environment"]["keras_backend"] == "torch"
+    assert set(result["gpu"]) >= {"default_vs_generic_kernel_speedup", "mixed_bfloat16_vs_float32_speedup"}
+    tests_log = (out / "tests.log").read_text()
+    assert " passed" in tests_log and "failed" not in tests_log and "error" not in tests_log.lower(), tests_log
