@@ -71,3 +71,16 @@ def test_block_lstm_comparison_computes_the_same_outputs(monkeypatch, capsys):
     gap = re.search(r"outputs differ by at most (\S+);", out)
     assert gap and float(gap.group(1)) < 1e-5, out
     assert re.search(rf"ours +{NUMBER} ms forward\+backward", out) and re.search(r"BlockLSTMV2 +[\d.]+ ms", out), out
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.while_loop pieces")
+def test_loop_step_pieces_are_all_timed(monkeypatch, capsys):
+    out = run_script("measure_loop_step.py", ["--rounds", "1", "--repeats", "1", "--set", *TINY_SHAPES], monkeypatch,
+                     capsys)  # fmt: skip
+    lines = out.strip().splitlines()
+    assert re.match(rf"large matmul: {NUMBER} GFLOP/s; per step, one matmul of {NUMBER} MFLOP", lines[0]), out
+    names = [line[:52].strip() for line in lines[2:]]
+    assert names == ["forward: recurrent matmul", "backward: gradient for h, summed over gates",
+                     "backward: gradient for the kernels, accumulated", "forward: gate math (3 sigmoid, 2 tanh)",
+                     "an empty iteration", "shipped step, forward + backward"], out  # fmt: skip
+    assert all(float(line[52:].split()[0]) > 0 for line in lines[2:]), out
