@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,6 @@ from framework.errors import ConfigError
 from framework.evaluation.classifier_eval import predict_probabilities, write_predictions
 from framework.io import atomic_write_json
 from framework.run_loading import require_run_files
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -92,5 +89,4 @@ def predict_classifier(run_dir: Path, settings: Any) -> str:
     probs = predict_probabilities(run.model, run.encoder, texts, settings.batch_size)
     labels = run.encoder.labels.decode(probs.argmax(axis=1))
     write_predictions(Path(settings.output), None, labels, probs.max(axis=1), texts)
-    log.info("classified %d texts into %s", len(texts), settings.output)
     return f"classified {len(texts)} texts -> {settings.output}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,6 @@ from framework.evaluation.tagger_eval import predict_tags, to_input_scheme
 from framework.io import atomic_write_json
 from framework.run_loading import load_run
 from framework.training.tagger_outputs import score_sentences
-
-log = logging.getLogger(__name__)
 
 
 def evaluate_run(run_dir: str, split: str, file: str | None = None, batch_size: int = 128) -> dict[str, Any]:
@@ -67,7 +64,6 @@ def predict_file(run_dir: str, input_path: str, output_path: str, batch_size: in
     predicted = predict_tags(run.model, run.vocabs, sentences, batch_size, features=features)
     predicted = to_input_scheme(predicted, run.vocabs.train_scheme, run.vocabs.scheme)
     write_columns(output_path, sentences, predicted)
-    log.info("tagged %d sentences into %s", len(sentences), output_path)
     return len(sentences)
 
 
