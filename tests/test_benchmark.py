@@ -9,12 +9,10 @@ import keras
 import pytest
 from omegaconf import OmegaConf
 
+from benchmark_helpers import TINY, tiny_overrides
 from framework.benchmarking import format_table, lstm_flops_per_word, run_benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = {"batch_size": 4, "seq_len": 6, "units": 8, "embed_dim": 8, "layers": 1, "cell": "lstm", "vocab_size": 50,
-        "num_tags": 5, "steps": 1, "warmup": 1, "rounds": 2, "decode_sentences": 3, "beam_size": 2, "matmul_size": 32,
-        "compare_kernels": False}
 
 
 def test_flops_count_by_hand():
@@ -50,7 +48,7 @@ def test_run_benchmark_reports_every_figure():
 
 
 def test_benchmark_recipe_writes_json(tmp_path):
-    overrides = [f"benchmark.{key}={value}" for key, value in TINY.items()]
+    overrides = tiny_overrides("benchmark.")
     done = subprocess.run([sys.executable, "recipes/benchmark.py", *overrides, f"hydra.run.dir={tmp_path}"],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -14,11 +14,11 @@ from pathlib import Path
 import keras
 import pytest
 
+from benchmark_helpers import tiny_overrides
 from framework.models import cudnn
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
-TINY_SHAPES = ["batch_size=4", "seq_len=5", "units=8", "embed_dim=8", "layers=1", "vocab_size=50", "num_tags=3",
-               "steps=1", "warmup=1", "matmul_size=64"]  # fmt: skip
+TINY_SHAPES = tiny_overrides()
 NUMBER = r"[\d,]+(?:\.\d+)?"
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmark_helpers import tiny_overrides
+
 ROOT = Path(__file__).resolve().parents[1]
 BACKEND_NEUTRAL = ["tests/models", "tests/inference", "tests/test_benchmark.py"]
 
@@ -29,7 +31,6 @@ def test_backend_neutral_tests_pass_on_torch():
     assert " passed" in done.stdout
 
 
-
 def test_gpu_check_runs_without_tensorflow(tmp_path):
     """scripts/gpu_check.sh is meant for a GPU machine that has PyTorch but no TensorFlow: here an
     ``import tensorflow`` that fails stands in for that machine."""
@@ -38,9 +39,9 @@ def test_gpu_check_runs_without_tensorflow(tmp_path):
     (shim / "__init__.py").write_text('raise ImportError("No module named tensorflow (test shim)")\n')
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(shim.parent), "OUT": str(out)}
-    tiny = {"batch_size": 4, "seq_len": 6, "units": 8, "embed_dim": 8, "layers": 1, "vocab_size": 50, "num_tags": 5,
-            "steps": 1, "warmup": 1, "rounds": 1, "decode_sentences": 3, "beam_size": 2, "matmul_size": 32}
-    done = subprocess.run(["bash", "scripts/gpu_check.sh", *(f"benchmark.{k}={v}" for k, v in tiny.items())],
+    # compare_kernels as the script sets it (TINY's false, passed after, would switch the comparison off)
+    shapes = tiny_overrides("benchmark.", rounds=1, compare_kernels=True)
+    done = subprocess.run(["bash", "scripts/gpu_check.sh", *shapes],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)  # fmt: skip
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     result = json.loads((out / "benchmark.json").read_text())
