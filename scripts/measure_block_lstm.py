@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from framework.benchmarking import timed
 from framework.models.bidirectional import FusedBidirectional
 from framework.models.hoisted_rnn import HoistedLSTM
 
@@ -70,7 +70,7 @@ def main() -> None:
         times = {name: [] for name in steps}
         for _ in range(args.rounds):
             for name, step in steps.items():
-                times[name].append(_seconds(step, args.iterations))
+                times[name].append(timed(lambda: step()[0], args.iterations, 1))  # [0]: wait for a gradient
         flops = 3 * 2 * (2 * width * 4 * args.units + 2 * args.units * 4 * args.units) * args.batch * args.steps
         print(f"input width {width}: outputs differ by at most {gap:.1e}; recurrent math {flops / 1e9:.2f} GFLOP")
         for name, seconds in times.items():
@@ -90,14 +90,6 @@ def _training_step(forward, layer):
         return tape.gradient(loss, layer.trainable_variables)
 
     return step
-
-
-def _seconds(step, iterations: int) -> float:
-    step()  # trace / warm up
-    start = time.perf_counter()
-    for _ in range(iterations):
-        keras.ops.convert_to_numpy(step()[0])
-    return (time.perf_counter() - start) / iterations
 
 
 if __name__ == "__main__":

@@ -66,23 +66,23 @@ def main() -> None:
             loss = tf.reduce_sum(outputs)
         return tape.gradient(loss, [projected, forward_cell.recurrent_kernel])[0]
 
-    pieces = {
-        "forward: recurrent matmul": chained(lambda x: (tf.matmul(x, kernels)[:1],), (h.read_value(),), steps),
-        "backward: gradient for h, summed over gates": chained(
+    pieces = {  # name: (traced function, how many of the step's recurrent matmuls it does)
+        "forward: recurrent matmul": (chained(lambda x: (tf.matmul(x, kernels)[:1],), (h.read_value(),), steps), 1),
+        "backward: gradient for h, summed over gates": (chained(
             lambda d: (d + tf.reduce_sum(tf.matmul(d, kernels, adjoint_b=True), 0, keepdims=True),),
-            (dz.read_value(),), steps),
-        "backward: gradient for the kernels, accumulated": chained(
-            lambda total: (total + tf.matmul(h, dz, adjoint_a=True),), (tf.zeros_like(kernels),), steps),
-        "forward: gate math (3 sigmoid, 2 tanh)": chained(  # z + cc: loop-variant, so not hoisted out
-            lambda cc: (lstm_update_gate_major(forward_cell, z + cc, cc)[1],), (c.read_value(),), steps),
-        "an empty iteration": chained(lambda x: (x + 1.0,), (c.read_value(),), steps),
-        "shipped step, forward + backward": shipped_step,
+            (dz.read_value(),), steps), 1),
+        "backward: gradient for the kernels, accumulated": (chained(
+            lambda total: (total + tf.matmul(h, dz, adjoint_a=True),), (tf.zeros_like(kernels),), steps), 1),
+        "forward: gate math (3 sigmoid, 2 tanh)": (chained(  # z + cc: loop-variant, so not hoisted out
+            lambda cc: (lstm_update_gate_major(forward_cell, z + cc, cc)[1],), (c.read_value(),), steps), 0),
+        "an empty iteration": (chained(lambda x: (x + 1.0,), (c.read_value(),), steps), 0),
+        "shipped step, forward + backward": (shipped_step, 3),
     }
     seconds = {name: [] for name in pieces}
     matmul_rates = []
     for _ in range(args.rounds):
         matmul_rates.append(benchmarking.matmul_flops_per_second(shapes.matmul_size))
-        for name, piece in pieces.items():
+        for name, (piece, _) in pieces.items():
             seconds[name].append(benchmarking.timed(piece, args.repeats, 2) / steps)
     matmul_rate = statistics.median(matmul_rates)
     flops = 2.0 * 2 * batch * units * 4 * units  # one of the step's three matmuls, both directions
@@ -90,8 +90,7 @@ def main() -> None:
           f"would take {flops / matmul_rate * 1e6:.1f} us at that rate (a step has three: forward, two backward)")
     print(f"{'piece':52s} {'us/step':>9s} {'GFLOP/s':>9s}")
     for name, values in seconds.items():
-        median = statistics.median(values)
-        count = 3 if name.startswith("shipped") else (1 if "matmul" in name or "gradient" in name else 0)
+        median, count = statistics.median(values), pieces[name][1]
         rate = f"{count * flops / median / 1e9:9.1f}" if count else f"{'':9s}"
         print(f"{name:52s} {median * 1e6:9.1f} {rate}")
 
