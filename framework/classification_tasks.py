@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from framework.data.text_classification import (VOCAB_FILE, TextEncoder, decode_
                                                 read_split)  # fmt: skip
 from framework.errors import ConfigError
 from framework.evaluation.classifier_eval import predict_probabilities, write_predictions
-from framework.io import atomic_write_json
+from framework.evaluation.run_metrics import evaluation_name, merge_into_metrics
 from framework.run_loading import require_run_files
 
 
@@ -49,7 +48,7 @@ def _examples_to_score(run: ClassifierRun, split: str, file: str | None):
         examples = read_examples(file, format=data.format, header=data.header, columns=data.columns,
                                  label_column=data.label_column, text_column=data.text_column,
                                  labels=list(run.encoder.labels.tokens))  # fmt: skip
-        return Path(file).stem, examples
+        return evaluation_name(split, file), examples
     examples = load_corpus(data, read_split(run.run_dir)).split(split)
     if not examples:
         raise ConfigError(f"split={split}: the run's corpus has no {split} split (set file=<path>)")
@@ -65,11 +64,8 @@ def evaluate_classifier(run_dir: Path, settings: Any) -> dict[str, Any]:
     name, examples = _examples_to_score(run, settings.split, settings.file)
     scores, seconds = score_split(run.model, run.encoder, examples, name, run.run_dir / f"{name}.predictions.tsv",
                                   settings.batch_size)  # fmt: skip
-    metrics_path = run.run_dir / "metrics.json"
-    metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
-    metrics.update(scores.metrics)
-    metrics[f"{name}/examples_per_second"] = len(examples) / seconds if seconds else 0.0
-    atomic_write_json(metrics_path, metrics)
+    speed = {f"{name}/examples_per_second": len(examples) / seconds if seconds else 0.0}
+    merge_into_metrics(run.run_dir, {**scores.metrics, **speed})
     return scores.metrics
 
 

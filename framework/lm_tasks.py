@@ -8,7 +8,6 @@ another text file (``file=...``), merged into the run's metrics.json. ``predict`
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +18,10 @@ import numpy as np
 from framework.data.text_corpus import LMVocab, load_text_corpus, read_text_lines, token_stream
 from framework.errors import ConfigError
 from framework.evaluation.lm_eval import perplexity_metrics
+from framework.evaluation.run_metrics import evaluation_name, merge_into_metrics
 from framework.inference.generation import format_samples, generate
 from framework.inference.sampling import SamplingSettings
-from framework.io import atomic_write_json, atomic_write_text
+from framework.io import atomic_write_text
 from framework.run_loading import require_run_files
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def evaluate_language_model(run_dir: Path, settings: Any) -> dict[str, Any]:
     """recipes/evaluate.py for a language model: perplexity on ``split`` or on ``file``."""
     run = load_lm_run(run_dir)
     if settings.file:
-        lines, name = read_text_lines(settings.file), Path(settings.file).stem
+        lines, name = read_text_lines(settings.file), evaluation_name(settings.split, settings.file)
     else:
         corpus = load_text_corpus(run.cfg.data)
         lines, name = getattr(corpus, settings.split), settings.split
@@ -63,11 +63,7 @@ def evaluate_language_model(run_dir: Path, settings: Any) -> dict[str, Any]:
     stream = token_stream(run.vocab, lines)
     scores = perplexity_metrics(run.model, stream, name)
     scores[f"{name}/unk_rate"] = float(np.mean(stream[1:] == run.vocab.vocab.unk_id))
-    metrics_path = run.run_dir / "metrics.json"
-    metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
-    metrics.update(scores)
-    atomic_write_json(metrics_path, metrics)
-    return scores
+    return merge_into_metrics(run.run_dir, scores)
 
 
 def _sampling(generate_cfg: Any) -> SamplingSettings:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from framework.data.corpus import convert_sentences, load_tagging_corpus, read_tagging_file, resolve_scheme
 from framework.data.readers import read_tokens, write_columns
 from framework.evaluation.tagger_eval import predict_tags, to_input_scheme
-from framework.io import atomic_write_json
+from framework.evaluation.run_metrics import evaluation_name, merge_into_metrics
 from framework.run_loading import load_run
 from framework.training.tagger_outputs import score_sentences
 
@@ -24,7 +23,7 @@ def evaluate_run(run_dir: str, split: str, file: str | None = None, batch_size: 
     if file:
         sentences = read_tagging_file(file, data)
         scheme = resolve_scheme(data, sentences)
-        name = Path(file).stem
+        name = evaluation_name(split, file)
     else:
         corpus = load_tagging_corpus(data)
         sentences, scheme = getattr(corpus, split), corpus.scheme
@@ -40,11 +39,8 @@ def evaluate_run(run_dir: str, split: str, file: str | None = None, batch_size: 
         run.model, run.vocabs, sentences, train_scheme, scheme, data.task, name, batch_size,
         run.run_dir / f"{name}.predictions.conll",
     )  # fmt: skip
-    metrics_path = run.run_dir / "metrics.json"
-    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
-    metrics.update(scores.metrics)
-    metrics[f"{name}/words_per_second"] = scores.metrics[f"{name}/tokens"] / seconds
-    atomic_write_json(metrics_path, metrics)
+    speed = {f"{name}/words_per_second": scores.metrics[f"{name}/tokens"] / seconds}
+    merge_into_metrics(run.run_dir, {**scores.metrics, **speed})
     return scores.metrics
 
 

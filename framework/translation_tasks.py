@@ -7,7 +7,6 @@ so a file of millions of lines needs memory for one chunk only, and logs its pro
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import tempfile
@@ -22,8 +21,8 @@ from omegaconf import OmegaConf
 from framework.data.parallel import ParallelSplit, load_parallel_corpus, read_tsv
 from framework.data.subwords import SETTINGS_FILE, Subwords
 from framework.errors import ConfigError, DataError
+from framework.evaluation.run_metrics import evaluation_name, merge_into_metrics
 from framework.inference.translation import DecodeSettings, Translation, translate
-from framework.io import atomic_write_json
 from framework.run_loading import require_run_files
 
 log = logging.getLogger(__name__)
@@ -54,7 +53,7 @@ def load_translator_run(run_dir: str | Path) -> TranslatorRun:
 def _split_to_score(run: TranslatorRun, split: str, file: str | None) -> tuple[str, ParallelSplit]:
     """(name, pairs): a ``source<TAB>target`` file, or a split of the run's own corpus."""
     if file:
-        return Path(file).stem, read_tsv(file)
+        return evaluation_name(split, file), read_tsv(file)
     pairs = load_parallel_corpus(run.cfg.data).split(split)
     if not len(pairs):
         raise ConfigError(f"split={split}: the run's corpus has no {split} split (set file=<source<TAB>target file>)")
@@ -71,11 +70,7 @@ def evaluate_translator(run_dir: Path, settings: Any) -> dict[str, Any]:
     name, pairs = _split_to_score(run, settings.split, settings.file)
     log.info("decoding %d %s pairs: %s", len(pairs), name, decode.describe())
     scores, _ = decode_and_score(run.model, run.subwords, pairs, name, decode, settings.batch_size, run.run_dir)
-    metrics_path = run.run_dir / "metrics.json"
-    metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
-    metrics.update(scores)
-    atomic_write_json(metrics_path, metrics)
-    return scores
+    return merge_into_metrics(run.run_dir, scores)
 
 
 def count_lines(path: Path) -> int:

@@ -69,11 +69,12 @@ def test_evaluate_scores_dev_and_another_file(run_dir, tmp_path):
     trained = json.loads((run_dir / "metrics.json").read_text())["dev/perplexity"]
     done = _recipe("evaluate", f"run_dir={run_dir}", "split=dev")
     assert f"dev/perplexity\t{trained:.4f}" in done.stdout
-    other = tmp_path / "verse.txt"
+    other = tmp_path / "dev.txt"  # named like the run's own split: its scores must not replace the run's
     other.write_text("the night is dark\n\nand the raven spoke\n", encoding="utf-8")
     done = _recipe("evaluate", f"run_dir={run_dir}", f"file={other}")
-    assert "verse/perplexity" in done.stdout
-    assert "verse/perplexity" in json.loads((run_dir / "metrics.json").read_text())
+    assert "file-dev/perplexity" in done.stdout
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert "file-dev/perplexity" in metrics and metrics["dev/perplexity"] == trained
 
 
 def test_predict_writes_a_continuation_of_the_prompt(run_dir, tmp_path):

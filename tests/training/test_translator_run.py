@@ -96,8 +96,8 @@ def test_evaluate_recipe_scores_another_tsv_file(run_dir, tmp_path):
     result = _recipe("evaluate.py", f"run_dir={run_dir}", f"file={pairs}", "decode.strategy=greedy")
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["extra/sentences"] == 2 and metrics["extra/decode"].startswith("greedy")
-    assert (run_dir / "extra.ref.txt").read_text(encoding="utf-8") == "Ein Hund rennt.\nZwei Katzen schlafen.\n"
+    assert metrics["file-extra/sentences"] == 2 and metrics["file-extra/decode"].startswith("greedy")
+    assert (run_dir / "file-extra.ref.txt").read_text(encoding="utf-8") == "Ein Hund rennt.\nZwei Katzen schlafen.\n"
 
 
 def test_predict_recipe_writes_translations_and_nbest_lists(run_dir, tmp_path):
