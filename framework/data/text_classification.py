@@ -9,6 +9,7 @@ file and the 1-based line, because a 5,000-line file is otherwise hard to fix.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
@@ -176,15 +177,16 @@ def load_corpus(data: Any, recorded: dict | None = None) -> ClassificationCorpus
         record = {"mode": "files", "files": {name: getattr(data, name) for name in SPLITS}}
     elif data.file:
         examples = _read(data.file, data)
+        digest = hashlib.sha256(Path(data.file).read_bytes()).hexdigest()
         if recorded and recorded.get("mode") == "stratified":
-            by_line = {example.line: example for example in examples}
-            splits = {name: [by_line[n] for n in recorded["lines"][name] if n in by_line] for name in SPLITS}
+            splits = _recorded_splits(data.file, examples, recorded, digest)
         else:
             fractions = (data.train_fraction, data.dev_fraction, data.test_fraction)
             parts = stratified_split([e.label for e in examples], fractions, data.split_seed)
             splits = {name: [examples[i] for i in part] for name, part in zip(SPLITS, parts)}
         fractions = {"train": data.train_fraction, "dev": data.dev_fraction, "test": data.test_fraction}
-        record = {"mode": "stratified", "file": data.file, "seed": data.split_seed, "fractions": fractions}
+        record = {"mode": "stratified", "file": data.file, "sha256": digest, "seed": data.split_seed,
+                  "fractions": fractions}  # fmt: skip
     else:
         raise ConfigError("data: set data.file (one corpus file, split here) or data.train (+ dev, test)")
     if not splits["dev"]:
@@ -193,6 +195,20 @@ def load_corpus(data: Any, recorded: dict | None = None) -> ClassificationCorpus
     record["counts"] = {name: dict(sorted(Counter(e.label for e in splits[name]).items())) for name in SPLITS}
     record["lines"] = {name: [e.line for e in splits[name]] for name in SPLITS}
     return ClassificationCorpus(splits["train"], splits["dev"], splits["test"], record)
+
+
+def _recorded_splits(path: str, examples: list[Example], recorded: dict, digest: str) -> dict[str, list[Example]]:
+    """The splits by the line numbers a run recorded, from the same file: an edited file would
+    put other lines (training lines, even) under the recorded test numbers."""
+    if recorded.get("sha256", digest) != digest:
+        raise DataError(path, None, "changed since the run recorded its split in split.json (sha256 differs); "
+                                    "restore the file the run was trained on, or score another with file=<path>")  # fmt: skip
+    by_line = {example.line: example for example in examples}
+    for name in SPLITS:
+        missing = [n for n in recorded["lines"][name] if n not in by_line]
+        if missing:
+            raise DataError(path, missing[0], f"split.json puts this line in {name}, but it holds no example")
+    return {name: [by_line[n] for n in recorded["lines"][name]] for name in SPLITS}
 
 
 def _check_labels_seen(splits: dict[str, list[Example]], data: Any) -> None:

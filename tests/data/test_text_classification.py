@@ -147,6 +147,15 @@ def test_load_corpus_records_the_split_and_reuses_it(tmp_path):
     assert [e.line for e in again.test] == [e.line for e in corpus.test]
 
 
+def test_a_recorded_split_of_an_edited_file_is_refused(tmp_path):
+    copy = _write(tmp_path, SMS_SAMPLE.read_text(encoding="utf-8"), "sms.tsv")
+    corpus = load_corpus(_data(file=str(copy), labels=["ham", "spam"]))
+    assert len(corpus.record["sha256"]) == 64
+    copy.write_text("ham\ta line added on top\n" + SMS_SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(DataError, match=r"sms.tsv: changed since the run recorded its split"):
+        load_corpus(_data(file=str(copy), labels=["ham", "spam"]), corpus.record)
+
+
 def test_load_corpus_from_split_files(tmp_path):
     train = _write(tmp_path, "a\tx y\nb\ty z\na\tx\n", "train.tsv")
     dev = _write(tmp_path, "b\tz\n", "dev.tsv")
