@@ -8,7 +8,6 @@ another text file (``file=...``), merged into the run's metrics.json. ``predict`
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,6 @@ from framework.inference.generation import format_samples, generate
 from framework.inference.sampling import SamplingSettings
 from framework.io import atomic_write_text
 from framework.run_loading import require_run_files
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -88,5 +85,4 @@ def predict_language_model(run_dir: Path, settings: Any) -> str:
     if not settings.output:
         return text.rstrip("\n")
     atomic_write_text(settings.output, text)
-    log.info("generated %d sample(s) of %d tokens", len(samples), options.max_tokens)
     return f"generated {len(samples)} sample(s) of {options.max_tokens} tokens -> {settings.output}"

@@ -73,11 +73,23 @@ def generate(
         generated[:, position] = tokens
         if position + 1 < max_tokens:
             logits, states = step(tokens, states)
+    shown_prompt = vocab.decode_ids(context[1:])
     return [
         Generation(prompt, int(seed), settings.temperature, tuple(int(i) for i in row),
-                   vocab.decode_ids(list(context[1:]) + list(row)))  # fmt: skip
+                   with_prompt_as_typed(prompt, shown_prompt, vocab.decode_ids(context[1:] + list(row))))  # fmt: skip
         for seed, row in zip(seeds, generated)
     ]
+
+
+def with_prompt_as_typed(prompt: str, decoded_prompt: str, decoded: str) -> str:
+    """``decoded`` (prompt and continuation) with the prompt as the user typed it, not as the
+    vocabulary saw it (lowercased, ``<unk>`` for unknown words); the continuation is joined to
+    it as the tokenizer would join it."""
+    if not decoded.startswith(decoded_prompt):
+        return decoded
+    if not decoded_prompt.endswith((" ", "\n")):
+        prompt = prompt.rstrip(" ")
+    return prompt + decoded[len(decoded_prompt):]
 
 
 def format_samples(samples: Sequence[Generation]) -> str:

@@ -12,7 +12,7 @@ import pytest
 from framework.config import RNNConfig
 from framework.data.text_corpus import WordTokenizer, build_lm_vocab
 from framework.errors import ConfigError
-from framework.inference.generation import banned_ids, generate
+from framework.inference.generation import banned_ids, generate, with_prompt_as_typed
 from framework.inference.sampling import SamplingSettings
 from framework.models.language_model import LanguageModel, build_language_model
 
@@ -98,6 +98,25 @@ def test_temperature_to_zero_equals_greedy():
     cold = generate(model, vocab, "and miles", 12, SamplingSettings(temperature=1e-6), [5, 6])
     assert greedy[0].token_ids == greedy[1].token_ids == cold[0].token_ids == cold[1].token_ids
     assert greedy[0].text.startswith("and miles")
+
+
+def test_the_prompt_is_shown_as_typed_not_as_the_vocabulary_saw_it():
+    vocab = _vocab()  # lowercasing word vocabulary: "Zanzibar" is <unk> to it
+    model = _vocab_model(vocab)
+    sample = generate(model, vocab, "And Zanzibar <&> ", 6, SamplingSettings(temperature=0.0), [0])[0]
+    context = vocab.encode_prompt("And Zanzibar <&> ")[1:]
+    shown, decoded = vocab.decode_ids(context), vocab.decode_ids(context + list(sample.token_ids))
+    assert "<unk>" in shown and decoded.startswith(shown)  # what the model saw
+    assert sample.text == "And Zanzibar <&>" + decoded[len(shown):]  # what the user sees
+
+
+@pytest.mark.parametrize("prompt, shown, decoded, expected", [
+    ("The Woods", "the woods", "the woods are dark", "The Woods are dark"),  # words: joined by a space
+    ("the wo", "the wo", "the woods", "the woods"),  # characters: no space inserted
+    ("a b", "x y", "z w", "z w"),  # not a prefix (cannot happen): the decoded text as it is
+])
+def test_with_prompt_as_typed(prompt, shown, decoded, expected):
+    assert with_prompt_as_typed(prompt, shown, decoded) == expected
 
 
 def test_save_and_reload_give_the_same_logits(tmp_path):
