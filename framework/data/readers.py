@@ -10,6 +10,7 @@ reads in well under two seconds, and a bad byte is still reported at its own lin
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -303,10 +304,13 @@ def read_tokens(path: str | os.PathLike) -> list[list[str]]:
     return sentences
 
 
+_WHITESPACE = re.compile(r"\s")
+
+
 def _check_field(field: str, separator: str, sentence: int, token: int) -> None:
-    """Refuse a field that would not read back as one column (conlleval splits on whitespace)."""
-    forbidden = {separator, "\n", "\r"} | ({" ", "\t"} if separator.isspace() else set())
-    if not field or any(mark in field for mark in forbidden):
+    """Refuse a field that would not read back as one column (conlleval splits on any whitespace)."""
+    splits = any(mark.isspace() for mark in field) if separator.isspace() else separator in field
+    if not field or splits or "\n" in field or "\r" in field:
         raise ValueError(
             f"sentence {sentence}, token {token}: field {field!r} is empty or contains the separator "
             "or a line break, so the file would not read back"
@@ -322,7 +326,9 @@ def write_columns(
     """Write sentences one token a line (``word col1 col2 ...``), a blank line after each sentence.
 
     Used for conlleval input (``word gold predicted``) and prediction output; written atomically so
-    an interrupted run never leaves a half-written file that a scorer would silently accept.
+    an interrupted run never leaves a half-written file that a scorer would silently accept. With a
+    whitespace separator, whitespace inside a word (CoNLL-U and tab-separated files allow ``New
+    York``) is written as ``_``, so that the line still splits into its columns.
 
     Args:
         path: The output file.
@@ -345,6 +351,8 @@ def write_columns(
         for column, values in enumerate(columns, 1):
             if len(values) != len(words):
                 raise ValueError(f"sentence {index}: column {column} has {len(values)} values for {len(words)} words")
+        if separator.isspace():
+            words = [_WHITESPACE.sub("_", word) for word in words]
         for token, row in enumerate(zip(words, *columns)):
             for field in row:
                 _check_field(field, separator, index, token)

@@ -288,13 +288,21 @@ def test_write_columns_writes_conlleval_input_that_reads_back(tmp_path):
     assert path.read_text(encoding="utf-8") == "a\tNN\nb\tVB\n\n"
 
 
+def test_write_columns_writes_whitespace_inside_a_word_as_underscore(tmp_path):
+    path = tmp_path / "eval.txt"  # CoNLL-U and tab-separated files allow a space in a word; conlleval does not
+    write_columns(path, [["New York", "San\u00a0Jose"]], [["B-LOC", "B-LOC"]])
+    assert path.read_text(encoding="utf-8") == "New_York B-LOC\nSan_Jose B-LOC\n\n"
+    assert [line.split() for line in path.read_text(encoding="utf-8").splitlines() if line] == \
+        [["New_York", "B-LOC"], ["San_Jose", "B-LOC"]]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("words", "columns", "match"),
     [
         ([["a"]], [[["O"]], []], "column 2 has 0 sentences, the words have 1"),
         ([["a", "b"]], [[["O"]]], "sentence 0: column 1 has 1 values for 2 words"),
         ([["a"], []], [[["O"], []]], "sentence 1 has no tokens"),
-        ([["New York"]], [[["B-LOC"]]], "sentence 0, token 0: field 'New York' is empty or contains"),
+        ([["a"]], [[["B-LOC\u00a0"]]], r"sentence 0, token 0: field 'B-LOC\\xa0' is empty or contains"),
         ([["a"]], [[["B\tLOC"]]], "field 'B\\\\tLOC'"),
         ([["a"]], [[[""]]], "field ''"),
     ],
