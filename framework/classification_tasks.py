@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from omegaconf import OmegaConf
 
 from framework.data.text_classification import (VOCAB_FILE, TextEncoder, decode_utf8, load_corpus, read_examples,
@@ -70,9 +71,10 @@ def evaluate_classifier(run_dir: Path, settings: Any) -> dict[str, Any]:
 
 
 def read_texts(path: str | Path) -> list[str]:
-    """One text a line (UTF-8); blank lines are skipped, as there is nothing to classify."""
+    """One text a line (UTF-8), blank lines included: they get a blank output line, so that the
+    output lines up with the input."""
     texts = [line.removesuffix("\r") for line in decode_utf8(path).split("\n")]
-    return [text for text in texts if text.strip()]
+    return texts[:-1] if texts and texts[-1] == "" else texts
 
 
 def predict_classifier(run_dir: Path, settings: Any) -> str:
@@ -82,7 +84,11 @@ def predict_classifier(run_dir: Path, settings: Any) -> str:
         raise ConfigError("predict for a classifier needs input=<one text per line> and output=<file>")
     run = load_classifier_run(run_dir)
     texts = read_texts(settings.input)
-    probs = predict_probabilities(run.model, run.encoder, texts, settings.batch_size)
-    labels = run.encoder.labels.decode(probs.argmax(axis=1))
-    write_predictions(Path(settings.output), None, labels, probs.max(axis=1), texts)
-    return f"classified {len(texts)} texts -> {settings.output}"
+    scored = [i for i, text in enumerate(texts) if text.strip()]
+    probs = predict_probabilities(run.model, run.encoder, [texts[i] for i in scored], settings.batch_size)
+    labels, confidence = [""] * len(texts), np.zeros(len(texts))
+    for i, label, probability in zip(scored, run.encoder.labels.decode(probs.argmax(axis=1)), probs.max(axis=1)):
+        labels[i], confidence[i] = label, probability
+    write_predictions(Path(settings.output), None, labels, confidence, texts)
+    blank = len(texts) - len(scored)
+    return f"classified {len(scored)} texts{f' ({blank} blank lines left blank)' if blank else ''} -> {settings.output}"

@@ -91,9 +91,12 @@ def write_predictions(path: Path, gold: Sequence[str] | None, predicted: Sequenc
                       texts: Sequence[str]) -> None:  # fmt: skip
     """Scored splits: ``gold<TAB>predicted<TAB>probability<TAB>text`` under a header line.
     Without ``gold`` (new texts): ``label<TAB>probability<TAB>text`` lines, no header, one per
-    input text. The probability is that of the predicted label."""
+    input text, a blank line for a blank text. The probability is that of the predicted label."""
     lines = [] if gold is None else ["gold\tpredicted\tprobability\ttext"]
     for i, text in enumerate(texts):
+        if gold is None and not text.strip():
+            lines.append("")
+            continue
         fields = [predicted[i], f"{confidence[i]:.6f}", _cell(text)]
         lines.append("\t".join(fields if gold is None else [gold[i], *fields]))
     atomic_write_text(path, "\n".join(lines) + "\n")

@@ -90,9 +90,12 @@ def test_predict_recipe_writes_label_probability_text(run_dir, tmp_path):
     output = tmp_path / "labels.tsv"
     result = _recipe("predict.py", f"run_dir={run_dir}", f"input={texts}", f"output={output}")
     assert result.returncode == 0, result.stderr[-3000:]
-    rows = [line.split("\t") for line in output.read_text(encoding="utf-8").splitlines()]
+    lines = output.read_text(encoding="utf-8").splitlines()
+    assert lines[1] == "" and len(lines) == 3  # one output line per input line, the blank one blank
+    rows = [line.split("\t") for line in lines if line]
     assert [row[2] for row in rows] == ["WINNER!! Call 09061701461 to claim your prize", "see you at home later"]
     assert all(row[0] in ("ham", "spam") and 0.5 <= float(row[1]) <= 1.0 for row in rows)
+    assert "classified 2 texts (1 blank lines left blank)" in result.stdout + result.stderr
 
 
 def test_predict_recipe_reports_a_bad_input_in_one_line(run_dir, tmp_path):
