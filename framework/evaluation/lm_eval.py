@@ -50,7 +50,9 @@ def score_stream(model, stream: np.ndarray) -> dict[str, float]:
         total -= float(token_log_likelihoods(np.asarray(logits), targets)[mask].sum())
         count += int(mask.sum())
     loss = total / count
-    return {"loss": loss, "perplexity": math.exp(min(loss, 700.0)), "tokens": count}
+    # exp overflows a float above ~709.78: such a model has diverged, and its perplexity is infinite
+    # (which model selection never keeps), not a capped large number.
+    return {"loss": loss, "perplexity": math.exp(loss) if loss < 709.0 else math.inf, "tokens": count}
 
 
 def perplexity_metrics(model, stream: np.ndarray, split: str) -> dict[str, Any]:

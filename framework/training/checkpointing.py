@@ -113,8 +113,9 @@ class DevSelection(keras.callbacks.Callback):
             self.state["wait"] += 1
         self.history.append(record)
         self.state["epoch"] = epoch + 1
-        log.info("epoch %d: %s=%.4f (best %.4f at epoch %d)", epoch + 1, self.monitor, value,
-                 self.state["best"], self.state["best_epoch"])  # fmt: skip
+        best = "none finite yet" if self.state["best"] is None else \
+            f"{self.state['best']:.4f} at epoch {self.state['best_epoch']}"  # fmt: skip
+        log.info("epoch %d: %s=%.4f (best %s)", epoch + 1, self.monitor, value, best)
         if self.backup:
             self._save_backup(epoch + 1)
         if self.patience and self.state["wait"] >= self.patience:
