@@ -114,11 +114,16 @@ def in_multirun() -> bool:
 
 def _train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Resolve, save the config, and train; a non-user error is recorded in metrics.json."""
+    from framework.config_ranges import check_ranges
     from framework.tasks import task_function
 
     settings = plain_config(cfg)
+    check_ranges(settings)
     import_backend_quietly()
+    from framework.training.resume import check_resumable  # imports Keras: after the quiet import
+
     train = task_function(settings.task, "train")
+    check_resumable(run_dir, settings)  # before config.yaml is replaced: a mismatch keeps the old record
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(settings))
     try:
@@ -131,9 +136,14 @@ def _train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
 
 
 def _log_headline(run_dir: Path, metrics: dict[str, Any]) -> None:
+    """The run dir and its test scores (a language model without a test split: its dev scores)."""
     log.info("run dir: %s", run_dir)
-    headline = {k: v for k, v in metrics.items() if k.startswith("test/") and k.count("/") == 1}
-    log.info("%s", ", ".join(f"{k}={v:.4f}" for k, v in headline.items() if isinstance(v, float)))
+    for split in ("test", "dev"):
+        headline = [f"{k}={v:.4f}" for k, v in metrics.items()
+                    if k.startswith(f"{split}/") and k.count("/") == 1 and isinstance(v, float)]  # fmt: skip
+        if headline:
+            log.info("%s", ", ".join(headline))
+            return
 
 
 def run_training(cfg: DictConfig) -> Any:
@@ -193,10 +203,14 @@ def load_run_config(run_dir: str | Path) -> DictConfig:
 
 def run_task_command(cfg: DictConfig, kind: str) -> Any:
     """evaluate/predict: dispatch on the task recorded in the run dir's config."""
+    from framework.config_ranges import check_ranges
     from framework.tasks import task_function
 
     with user_errors():
         settings = plain_config(cfg)
         task = load_run_config(settings.run_dir).get("task", "tagging")
+        check_ranges(settings)
+        if kind == "predict" and settings.get("output") and Path(settings.output).is_dir():
+            raise ConfigError(f"output={settings.output}: is a directory; give the path of the file to write")
         import_backend_quietly()
         return task_function(task, kind)(Path(settings.run_dir), settings)

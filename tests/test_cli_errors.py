@@ -101,6 +101,18 @@ def test_cudnn_breaking_setting(tmp_path):
     _assert_user_error(result, "error: model.rnn:", "cuDNN", "recurrent_dropout=0.2", "model.rnn.allow_non_cudnn=true")
 
 
+@pytest.mark.parametrize(("override", "expected"), [
+    ("trainer.epochs=0", "trainer.epochs=0: expected an integer >= 1"),
+    ("model.rnn.dropout=1.5", "model.rnn.dropout=1.5: expected a number in [0, 1)"),
+    ("trainer.batch_size=-1", "trainer.batch_size=-1: expected an integer >= 1"),
+    ("data.dev_fraction=1.0", "data.dev_fraction=1.0: expected a number in [0, 1)"),
+])
+def test_out_of_range_values_fail_at_start_up(tmp_path, override, expected):
+    result = _train(tmp_path, "pos_sample", override)
+    _assert_user_error(result, f"error: {expected}")
+    assert not (tmp_path / "run" / "config.yaml").exists()  # refused before anything was written
+
+
 # --- Hydra's compose errors (no TensorFlow import: fast) ------------------------------------------
 
 
@@ -155,6 +167,13 @@ def test_predict_with_a_missing_input(trained_run, tmp_path):
     result = _run("predict", f"run_dir={trained_run}", "input=/nonexistent.txt", f"output={output}")
     _assert_user_error(result, "error: /nonexistent.txt:", "file not found")
     assert not output.exists()
+
+
+def test_predict_into_a_directory_is_refused_before_any_work(trained_run, tmp_path):
+    sentences = tmp_path / "in.txt"
+    sentences.write_text("John lives in Berlin\n", encoding="utf-8")
+    result = _run("predict", f"run_dir={trained_run}", f"input={sentences}", f"output={tmp_path}")
+    _assert_user_error(result, f"error: output={tmp_path}:", "is a directory")
 
 
 def test_evaluate_a_bad_file(trained_run, tmp_path):

@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
 from framework.config import EvaluateConfig, PredictConfig, TrainConfig, register_configs
+from framework.config_ranges import check_ranges
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -90,6 +91,7 @@ def test_every_option_composes_and_resolves(group, option):
         assert dataclasses.is_dataclass(schema), f"{group}={option}: {key} is not typed by a schema ({schema})"
     assert OmegaConf.get_type(cfg) is TrainConfig
     resolved = _resolved(cfg)
+    check_ranges(resolved)  # every shipped value is inside the ranges checked at start-up
     for path, value in _leaves(resolved):
         assert not isinstance(value, enum.Enum), f"{path} is still an Enum"
         assert not (isinstance(value, str) and "${" in value), f"{path} is unresolved: {value}"

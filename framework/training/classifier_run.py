@@ -32,6 +32,7 @@ from framework.training import checkpointing
 from framework.training.fitting import fit_with_selection
 from framework.training.distribution import make_strategy
 from framework.training.optimizers import build_optimizer
+from framework.training.resume import is_resuming
 from framework.training.seeding import set_seeds
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 def prepare_encoder(cfg: Any, corpus: ClassificationCorpus, run_dir: Path) -> TextEncoder:
     """Vocabulary and labels from train (or, when resuming, the ones saved in the run dir)."""
     path = run_dir / VOCAB_FILE
-    if path.is_file():
+    if is_resuming(run_dir) and path.is_file():
         return TextEncoder.load(path)
     encoder = build_encoder(corpus.train, cfg.data)
     encoder.save(path)
@@ -94,7 +95,7 @@ def train_classifier(cfg: Any, run_dir: Path) -> dict[str, Any]:
     """Run one classification experiment described by ``cfg`` (plain, resolved) into ``run_dir``."""
     run_dir.mkdir(parents=True, exist_ok=True)
     set_seeds(cfg.trainer.seed, cfg.trainer.deterministic)
-    corpus = load_corpus(cfg.data, read_split(run_dir))  # a resumed run keeps its recorded split
+    corpus = load_corpus(cfg.data, read_split(run_dir) if is_resuming(run_dir) else None)  # a resumed run keeps its split
     write_split(corpus, run_dir)
     log.info("%s: %d train / %d dev / %d test texts, per class %s", cfg.data.name, len(corpus.train),
              len(corpus.dev), len(corpus.test), corpus.record["counts"])  # fmt: skip

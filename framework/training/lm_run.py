@@ -30,6 +30,7 @@ from framework.training import checkpointing
 from framework.training.distribution import make_strategy
 from framework.training.fitting import fit_with_selection
 from framework.training.optimizers import build_optimizer
+from framework.training.resume import is_resuming
 from framework.training.seeding import set_seeds
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ SAMPLES_FILE = "samples.txt"
 
 def prepare_vocab(cfg: Any, corpus: TextCorpus, run_dir: Path) -> LMVocab:
     """Tokeniser and vocabulary from the train split (or, when resuming, those saved in the run dir)."""
-    if (run_dir / "vocab.json").is_file():
+    if is_resuming(run_dir) and (run_dir / "vocab.json").is_file():
         return LMVocab.load(run_dir)
     vocab = build_lm_vocab(cfg.data, corpus.train)
     vocab.save(run_dir)

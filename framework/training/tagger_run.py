@@ -23,6 +23,7 @@ from framework.training import checkpointing
 from framework.training.distribution import make_strategy
 from framework.training.fitting import fit_with_selection
 from framework.training.optimizers import build_optimizer
+from framework.training.resume import is_resuming
 from framework.training.seeding import set_seeds
 from framework.training.tagger_outputs import write_split_outputs
 
@@ -34,7 +35,7 @@ VOCAB_FILE = "vocab.json"
 def prepare_vocabs(cfg: Any, corpus: TaggingCorpus, run_dir: Path) -> TaggerVocabs:
     """Vocabularies from train (or, when resuming, the ones saved in the run dir)."""
     path = run_dir / VOCAB_FILE
-    if path.is_file():
+    if is_resuming(run_dir) and path.is_file():
         return TaggerVocabs.load(path)
     vocabs = build_tagger_vocabs(
         [s.words for s in corpus.train],

@@ -29,6 +29,7 @@ from framework.training import checkpointing
 from framework.training.distribution import make_strategy
 from framework.training.fitting import fit_with_selection
 from framework.training.optimizers import build_optimizer
+from framework.training.resume import is_resuming
 from framework.training.seeding import set_seeds
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ GREEDY = DecodeSettings("greedy")
 
 def prepare_subwords(cfg: Any, corpus: ParallelCorpus, run_dir: Path) -> Subwords:
     """Subword models trained on the train split (or, when resuming, the ones saved in the run dir)."""
-    if (run_dir / SETTINGS_FILE).is_file():
+    if is_resuming(run_dir) and (run_dir / SETTINGS_FILE).is_file():
         return Subwords.load(run_dir)
     subwords = build_subwords(cfg.data, corpus.train.sources, corpus.train.targets)
     subwords.save(run_dir)
