@@ -146,12 +146,17 @@ def load_summary(path: Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def make_sampler(settings: Any) -> optuna.samplers.BaseSampler:
-    """The configured sampler, seeded so a sweep is repeatable."""
+def make_sampler(settings: Any, trials_so_far: int = 0) -> optuna.samplers.BaseSampler:
+    """The configured sampler, seeded so a sweep is repeatable.
+
+    A resumed study has ``trials_so_far``: its sampler is seeded past them, so it does not draw
+    again the settings the first start drew (the same seed would, trial for trial).
+    """
+    seed = None if settings.seed is None else settings.seed + trials_so_far
     if settings.sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=settings.seed, n_startup_trials=settings.n_startup_trials)
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=settings.n_startup_trials)
     if settings.sampler == "random":
-        return optuna.samplers.RandomSampler(seed=settings.seed)
+        return optuna.samplers.RandomSampler(seed=seed)
     raise ConfigError(f"hydra.sweeper.sampler: unknown sampler {settings.sampler!r} (tpe or random)")
 
 
@@ -182,6 +187,8 @@ def run_study(sweeper: Any, settings: Any, arguments: list[str], sweep_dir: Path
         study_name=settings.study_name, storage=settings.storage, sampler=make_sampler(settings),
         pruner=make_pruner(settings), direction=direction, load_if_exists=True,
     )  # fmt: skip
+    if study.trials:  # resumed
+        study.sampler = make_sampler(settings, len(study.trials))
     summary = {"study_name": study.study_name, "storage": settings.storage, "direction": direction,
                "sampler": settings.sampler, "seed": settings.seed, "pruner": settings.pruner}  # fmt: skip
     remaining = settings.n_trials - finished_trials(study)

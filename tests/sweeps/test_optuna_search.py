@@ -97,3 +97,21 @@ def test_tell_maps_job_returns_to_trial_states(status, value, told):
     job = JobReturn(status=getattr(JobStatus, status), _return_value=value)
     assert tell(study, trial, job) == told
     assert study.trials[0].state.name == told
+
+
+@pytest.mark.parametrize("sampler", ["random", "tpe"])
+def test_a_resumed_study_does_not_draw_the_first_start_again(sampler):
+    """Seeded alike, a resumed study's sampler would repeat the first start's draws trial for trial."""
+    from types import SimpleNamespace
+
+    from framework.sweeps.optuna_search import make_sampler
+
+    settings = SimpleNamespace(sampler=sampler, seed=7, n_startup_trials=10)
+    space = {"lr": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True)}
+
+    def first_draw(trials_so_far):
+        study = optuna.create_study(sampler=make_sampler(settings, trials_so_far))
+        return study.ask(space).params["lr"]
+
+    assert first_draw(0) == first_draw(0)  # still repeatable
+    assert first_draw(1) != first_draw(0)
