@@ -59,7 +59,10 @@ def bleu_from_statistics(stats: np.ndarray) -> float:
     from sacrebleu.metrics import BLEU
 
     total = np.asarray(stats).sum(axis=0)
-    return float(BLEU.compute_bleu(list(total[:4]), list(total[4:8]), int(total[8]), int(total[9])).score)
+    # smooth_method="exp" as sacrebleu's corpus_score (compute_bleu's default is none): without it a
+    # resample with no matching 4-gram scored 0, and the interval could exclude the score itself.
+    return float(BLEU.compute_bleu(list(total[:4]), list(total[4:8]), int(total[8]), int(total[9]),
+                                   smooth_method="exp").score)  # fmt: skip
 
 
 def bootstrap_bleu(hypotheses: Sequence[str], references: Sequence[str], samples: int = 1000,

@@ -34,3 +34,16 @@ def test_statistics_reproduce_corpus_bleu_and_the_interval_brackets_it():
     assert low <= corpus_scores(GOOD, REFS, "x")["x/bleu"] <= high and high - low < 40
     assert (low, high) == bootstrap_bleu(GOOD, REFS, samples=300, seed=1)
 
+
+
+def test_a_low_score_is_inside_its_interval_and_resamples_are_smoothed_like_it():
+    """No matching 3-gram: unsmoothed, a resample scored 0 where sacrebleu's BLEU (smooth exp) is
+    30.2, and the interval of a low-scoring system could exclude its own score."""
+    stats = sentence_statistics(["the dog is here now"], ["the dog sleeps here now"])
+    assert bleu_from_statistics(stats) == pytest.approx(BLEU().corpus_score(["the dog is here now"],
+                                                                            [["the dog sleeps here now"]]).score)
+    assert bleu_from_statistics(stats) > 30
+    hyps = ["a man is walking down the street today"] + ["the dog is here now"] * 19
+    refs = ["a man is walking down the street"] + ["a cat sleeps on the sofa"] * 19
+    low, high = bootstrap_bleu(hyps, refs, samples=300, seed=0)
+    assert low <= corpus_scores(hyps, refs, "x")["x/bleu"] <= high
