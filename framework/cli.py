@@ -88,6 +88,24 @@ def user_errors() -> Iterator[None]:
         raise SystemExit(2) from None
 
 
+def absolute_paths(settings: DictConfig) -> DictConfig:
+    """The config with every relative path (one with a ``/``) that exists made absolute, so that config.yaml still
+    names the corpus when evaluate.py or predict.py run from another folder
+    (``paths.data_dir=../shared/data`` is relative to the launch dir)."""
+    container = OmegaConf.to_container(settings)
+
+    def fix(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: fix(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [fix(item) for item in value]
+        if isinstance(value, str) and "/" in value and not os.path.isabs(value) and os.path.exists(value):
+            return os.path.abspath(value)
+        return value
+
+    return OmegaConf.create(fix(container))
+
+
 def record_failure(run_dir: Path, err: BaseException, **extra: Any) -> None:
     """Write ``metrics.json`` with status failed and the error, so sweeps and users see why.
 
@@ -117,7 +135,7 @@ def _train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     from framework.config_ranges import check_ranges
     from framework.tasks import task_function
 
-    settings = plain_config(cfg)
+    settings = absolute_paths(plain_config(cfg))
     check_ranges(settings)
     import_backend_quietly()
     from framework.training.resume import check_resumable  # imports Keras: after the quiet import
