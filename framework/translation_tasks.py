@@ -61,13 +61,21 @@ def _split_to_score(run: TranslatorRun, split: str, file: str | None) -> tuple[s
 
 
 def evaluate_translator(run_dir: Path, settings: Any) -> dict[str, Any]:
-    """recipes/evaluate.py for a translation run: re-decode a split, write ``<split>.{src,ref,hyp}.txt``
-    and merge the ``<split>/...`` scores (with sacrebleu signatures) into metrics.json."""
+    """recipes/evaluate.py for a translation run: re-decode a split, write ``<name>.{src,ref,hyp}.txt``
+    and merge the ``<name>/...`` scores (with sacrebleu signatures) into metrics.json.
+
+    ``<name>`` is the split's only when the search is the one training scored it with (the run's
+    ``decode`` on test); otherwise it carries the search, e.g. ``test-greedy`` or ``dev-beam5``, so
+    that re-decoding never replaces the run's own results (dev/ is greedy on training's dev subset,
+    which model selection used).
+    """
     from framework.training.translator_run import decode_and_score
 
     run = load_translator_run(run_dir)
     decode = DecodeSettings.from_config(run.cfg.get("decode"), settings.get("decode"))
     name, pairs = _split_to_score(run, settings.split, settings.file)
+    if not settings.file and (name != "test" or decode != DecodeSettings.from_config(run.cfg.get("decode"))):
+        name = f"{name}-{decode.short_name()}"
     log.info("decoding %d %s pairs: %s", len(pairs), name, decode.describe())
     scores, _ = decode_and_score(run.model, run.subwords, pairs, name, decode, settings.batch_size, run.run_dir)
     return merge_into_metrics(run.run_dir, scores)

@@ -57,6 +57,10 @@ class DecodeSettings:
             raise ConfigError(f"decode.nbest={self.nbest} needs decode.strategy=beam and decode.beam_size >= nbest "
                               f"(got {self.strategy}, beam_size {self.beam_size})")  # fmt: skip
 
+    def short_name(self) -> str:
+        """e.g. ``greedy`` or ``beam5``: names an evaluation's keys and files."""
+        return "greedy" if self.strategy == "greedy" else f"beam{self.beam_size}"
+
     def describe(self) -> str:
         """e.g. ``greedy`` or ``beam 5 (length penalty 1.0)``, for logs, metrics and reports."""
         if self.strategy == "greedy":
