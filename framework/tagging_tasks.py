@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from framework.data.corpus import convert_sentences, load_tagging_corpus, read_tagging_file, resolve_scheme
 from framework.data.readers import read_tokens, write_columns
-from framework.evaluation.tagger_eval import predict_tags, to_input_scheme
+from framework.errors import DataError
 from framework.evaluation.run_metrics import evaluation_name, merge_into_metrics
+from framework.evaluation.tagger_eval import predict_tags, to_input_scheme
 from framework.run_loading import load_run
 from framework.training.tagger_outputs import score_sentences
+
+log = logging.getLogger(__name__)
 
 
 def evaluate_run(run_dir: str, split: str, file: str | None = None, batch_size: int = 128) -> dict[str, Any]:
@@ -54,13 +58,34 @@ def predict_file(run_dir: str, input_path: str, output_path: str, batch_size: in
     features = None
     if run.vocabs.features:
         read = read_tagging_file(input_path, run.cfg.data, labeled=False)
+        check_feature_values(input_path, read, run.vocabs.features, run.cfg.data.feature_columns)
         sentences, features = [list(s.words) for s in read], [s.features for s in read]
     else:
         sentences = read_tokens(input_path)
+        blank = sum(1 for line in Path(input_path).read_text(encoding="utf-8").splitlines() if not line.strip())
+        if blank:  # the output's blocks are the non-blank lines: say so, as they no longer match line numbers
+            log.warning("%s: %d blank line(s) skipped; the output has one sentence per non-blank line", input_path,
+                        blank)  # fmt: skip
     predicted = predict_tags(run.model, run.vocabs, sentences, batch_size, features=features)
     predicted = to_input_scheme(predicted, run.vocabs.train_scheme, run.vocabs.scheme)
     write_columns(output_path, sentences, predicted)
     return len(sentences)
+
+
+def check_feature_values(path: str, sentences: list, vocabularies: tuple, columns: list[int]) -> None:
+    """A DataError when a feature column's values are mostly unseen in training: the input is
+    then not in the corpus format (plain text, one sentence a line, reads its second word as a
+    POS tag), and tagging it would silently drop words. POS and chunk tags are closed sets, so
+    real input has few unseen values."""
+    for k, (vocabulary, column) in enumerate(zip(vocabularies, columns)):
+        values = [value for sentence in sentences for value in sentence.features[k]]
+        unseen = [value for value in values if value not in vocabulary]
+        if values and len(unseen) > len(values) / 2:
+            examples = ", ".join(repr(value) for value in list(dict.fromkeys(unseen))[:3])
+            raise DataError(path, sentences[0].line,
+                            f"feature column {column}: {len(unseen)} of {len(values)} values never occurred in "
+                            f"training ({examples}); expected the corpus format the tagger was trained on, "
+                            "one token a line with its feature columns")  # fmt: skip
 
 
 def evaluate_tagger(run_dir: Path, settings: Any) -> dict[str, Any]:

@@ -382,7 +382,7 @@ def test_diverging_run_records_failed_status(tmp_path, tiny_corpus, monkeypatch)
     assert state["epoch"] == 1, "TerminateOnNaN stopped the run in its first epoch"
 
 
-def test_predict_file_converts_iobes_predictions_to_iob2(recipe_runs, tmp_path, monkeypatch):
+def test_predict_file_converts_iobes_predictions_to_iob2(recipe_runs, tmp_path, monkeypatch, caplog):
     """A barely trained model tags everything O, so feed predict_file IOBES tags to convert."""
     from framework import tagging_tasks
 
@@ -407,7 +407,9 @@ def test_predict_file_converts_iobes_predictions_to_iob2(recipe_runs, tmp_path, 
     monkeypatch.setattr(tagging_tasks, "load_run", run_without_model)  # loading the model takes seconds
     source, output = tmp_path / "in.txt", tmp_path / "out.txt"
     source.write_text("Visit Paris with Ann Lee\n\n  New  York City \n", encoding="utf-8")  # blank line skipped
-    assert tagging_tasks.predict_file(str(run_dir), str(source), str(output)) == 2
+    with caplog.at_level("WARNING", logger="framework.tagging_tasks"):
+        assert tagging_tasks.predict_file(str(run_dir), str(source), str(output)) == 2
+    assert "1 blank line(s) skipped" in caplog.text
     assert seen == ["iobes"]
     assert output.read_text(encoding="utf-8") == (
         f"Visit O\nParis B-{kind}\nwith O\nAnn B-{kind}\nLee I-{kind}\n\n"
@@ -446,3 +448,20 @@ def test_feature_columns_and_casing_train_and_predict_from_the_corpus_format(tmp
     assert [tuple(line.split(" ")[0] for line in block) for block in blocks] == [s.words for s in test]
     expected = [line.split(" ")[2] for line in (run_dir / "test.predictions.conll").read_text().split("\n") if line]
     assert [line.split(" ")[1] for block in blocks for line in block] == expected
+
+
+def test_plain_text_given_to_a_tagger_that_reads_feature_columns_is_refused():
+    """'Confidence in the pound .' read as columns is one token whose POS is 'in': refused, not
+    tagged as one word with the other four dropped."""
+    from framework.data.readers import Sentence
+    from framework.data.vocab import Vocabulary
+    from framework.errors import DataError
+    from framework.tagging_tasks import check_feature_values
+
+    pos = Vocabulary.build(["NN", "IN", "DT", "."])
+    plain = [Sentence(("Confidence",), (), 3, features=(("in",),))]
+    with pytest.raises(DataError, match=r"in.txt:3: feature column 1: 1 of 1 values never occurred in training "
+                                        r"\('in'\)"):
+        check_feature_values("in.txt", plain, (pos,), [1])
+    columns = [Sentence(("Confidence", "in", "the", "pound", "."), (), 1, features=(("NN", "IN", "DT", "NN", "."),))]
+    check_feature_values("in.txt", columns, (pos,), [1])
