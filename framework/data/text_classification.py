@@ -194,6 +194,7 @@ def load_corpus(data: Any, recorded: dict | None = None) -> ClassificationCorpus
     _check_labels_seen(splits, data)
     record["counts"] = {name: dict(sorted(Counter(e.label for e in splits[name]).items())) for name in SPLITS}
     record["lines"] = {name: [e.line for e in splits[name]] for name in SPLITS}
+    record["in_train"] = texts_in_train(splits)
     return ClassificationCorpus(splits["train"], splits["dev"], splits["test"], record)
 
 
@@ -209,6 +210,13 @@ def _recorded_splits(path: str, examples: list[Example], recorded: dict, digest:
         if missing:
             raise DataError(path, missing[0], f"split.json puts this line in {name}, but it holds no example")
     return {name: [by_line[n] for n in recorded["lines"][name]] for name in SPLITS}
+
+
+def texts_in_train(splits: dict[str, list[Example]]) -> dict[str, int]:
+    """How many dev and test texts occur word for word in train (SMS spam has dozens): their
+    scores measure memory as much as generalisation, so the run says how many there are."""
+    train = {" ".join(e.text.split()) for e in splits["train"]}
+    return {name: sum(" ".join(e.text.split()) in train for e in splits[name]) for name in ("dev", "test")}
 
 
 def _check_labels_seen(splits: dict[str, list[Example]], data: Any) -> None:

@@ -99,6 +99,9 @@ def train_classifier(cfg: Any, run_dir: Path) -> dict[str, Any]:
     write_split(corpus, run_dir)
     log.info("%s: %d train / %d dev / %d test texts, per class %s", cfg.data.name, len(corpus.train),
              len(corpus.dev), len(corpus.test), corpus.record["counts"])  # fmt: skip
+    if any(corpus.record["in_train"].values()):
+        log.warning("%(dev)d dev and %(test)d test texts also occur in train, word for word: their scores are "
+                    "optimistic (metrics.json: <split>/texts_in_train)", corpus.record["in_train"])  # fmt: skip
     encoder = prepare_encoder(cfg, corpus, run_dir)
     dataset, padding = _training_batches(cfg, corpus, encoder)
     with make_strategy(cfg.trainer.strategy).scope(), precision_policy(cfg.trainer.precision):
@@ -154,7 +157,9 @@ def _finish(cfg, run_dir, corpus, encoder, selection, padding, kernels, wall) ->
             scores, seconds = score_split(model, encoder, examples, split, run_dir / f"{split}.predictions.tsv",
                                           cfg.trainer.eval_batch_size)  # fmt: skip
             metrics.update(scores.metrics)
-            metrics[f"{split}/examples_per_second"] = len(examples) / seconds if seconds else 0.0
+            metrics[f"{split}/texts_in_train"] = corpus.record["in_train"][split]
+            if split == "test" or not corpus.test:  # dev, scored first, timed graph tracing too
+                metrics[f"{split}/examples_per_second"] = len(examples) / seconds if seconds else 0.0
             details[split] = (scores, examples)
     atomic_write_json(run_dir / "history.json", history)
     atomic_write_json(run_dir / "metrics.json", metrics)

@@ -126,7 +126,8 @@ def _finish(cfg, run_dir, corpus, vocabs, selection, padding, kernels, wall) -> 
         if sentences:
             scores, seconds, examples = write_split_outputs(model, vocabs, corpus, split, run_dir, cfg)
             metrics.update(scores.metrics)
-            metrics[f"{split}/words_per_second"] = scores.metrics[f"{split}/tokens"] / seconds
+            if split == "test" or not corpus.test:  # dev, scored first, timed graph tracing too
+                metrics[f"{split}/words_per_second"] = scores.metrics[f"{split}/tokens"] / seconds
             details[split] = (scores, examples)
     atomic_write_json(run_dir / "history.json", history)
     atomic_write_json(run_dir / "metrics.json", metrics)

@@ -249,3 +249,11 @@ def test_training_batches_are_right_padded_buckets_with_weights():
         assert labels.shape == batch_weights.shape == (len(words),)
         seen += len(words)
     assert seen == len(sequences)
+
+
+def test_dev_and_test_texts_seen_in_train_are_counted(tmp_path):
+    train = _write(tmp_path, "a\tfree  prize now\nb\tsee you\n", "train.tsv")
+    dev = _write(tmp_path, "a\tfree prize now\nb\tsee you later\n", "dev.tsv")
+    test = _write(tmp_path, "b\tsee you\na\tfree prize now\n", "test.tsv")
+    corpus = load_corpus(_data(train=str(train), dev=str(dev), test=str(test)))
+    assert corpus.record["in_train"] == {"dev": 1, "test": 2}  # word for word, whitespace aside
