@@ -78,9 +78,32 @@ def metric_rows(runs: list[Run]) -> tuple[list[str], list[list[Any]]]:
         keys += [k for k in run.metrics if k.startswith(("dev/", "test/")) and k.count("/") == 1
                  and not k.endswith(_DETAIL_SUFFIXES) and k not in keys]  # fmt: skip
     columns = ["metric", *(r.name for r in runs), f"delta ({runs[-1].name} - {runs[0].name})"]
-    rows = [[k, *(r.metrics.get(k, "") for r in runs), _delta(runs[-1].metrics.get(k), runs[0].metrics.get(k))]
+    apart = len({str(r.metrics.get("objective_name")) for r in runs}) > 1  # no delta between two metrics
+    rows = [[k, *(r.metrics.get(k, "") for r in runs),
+             "" if apart and k == "objective" else _delta(runs[-1].metrics.get(k), runs[0].metrics.get(k))]
             for k in keys]  # fmt: skip
     return columns, rows
+
+
+TEST_DATA_KEYS = ("test", "test_src", "test_tgt", "file")
+
+
+def _is_test_data(key: str) -> bool:
+    return key.startswith("data.") and key.rsplit(".", 1)[-1] in TEST_DATA_KEYS
+
+
+def comparability_notes(runs: list[Run]) -> list[str]:
+    """Why the runs' scores may not be comparable: other tasks, other objectives, other test data."""
+    notes = []
+    for key, what in (("task", "tasks"), ("objective_name", "objectives")):
+        values = sorted({str(r.metrics.get(key)) for r in runs})
+        if len(values) > 1:
+            notes.append(f"The runs have different {what} ({', '.join(values)}): their scores are not comparable.")
+    tested_on = {repr(sorted((k, v) for k, v in r.config.items() if _is_test_data(k))) for r in runs}
+    if len(tested_on) > 1:
+        notes.append("The runs were tested on different data (see Config differences): "
+                     "their test scores are not on the same sentences.")  # fmt: skip
+    return notes
 
 
 def config_diff(runs: list[Run]) -> list[list[Any]]:
@@ -144,6 +167,9 @@ def build_comparison(runs: list[Run], bootstrap: int = 1000, examples: int = 10,
     """The comparison document of ``runs`` (the first is the baseline)."""
     doc = Document(f"Comparison: {', '.join(r.name for r in runs)}")
     doc.paragraph("\n".join(f"{r.name}: {r.path}" for r in runs) + f"\nDeltas are against the baseline {runs[0].name}.")
+    notes = comparability_notes(runs)
+    if notes:
+        doc.heading("Warning").paragraph("\n".join(notes))
     columns, rows = metric_rows(runs)
     doc.heading("Metrics").table(columns, rows)
     differing = config_diff(runs)

@@ -40,6 +40,19 @@ def test_tagger_comparison(tmp_path):
     assert "| test/f1 | 0.5 | 1 | 0.5 |" in text
     assert "| LOC | 0 | 1 | 1 |" in text and "| PER | 1 | 1 | 0 |" in text  # span F1 per type
     assert "<table>" in page.read_text()
+    assert "## Warning" not in text  # same task, objective and test data
+
+
+def test_runs_of_other_tasks_or_test_data_are_flagged_and_get_no_objective_delta(tmp_path):
+    pos = make_run(tmp_path / "pos", "data: {task: pos, test: a.conllu}\n",
+                   {"status": "ok", "task": "pos", "objective_name": "dev/accuracy", "objective": 0.9})  # fmt: skip
+    ner = make_run(tmp_path / "ner", "data: {task: ner, test: b.conll}\n",
+                   {"status": "ok", "task": "ner", "objective_name": "dev/f1", "objective": 0.4})  # fmt: skip
+    md, _ = write_comparison([pos, ner], tmp_path / "out")
+    text = md.read_text()
+    assert "## Warning" in text and "different tasks (ner, pos)" in text and "different objectives" in text
+    assert "tested on different data" in text
+    assert "| objective | 0.9 | 0.4 |  |" in text  # no delta between accuracy and F1
 
 
 def test_per_label_from_metrics_json_and_name_clashes(tmp_path):
