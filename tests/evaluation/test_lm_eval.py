@@ -57,3 +57,11 @@ def test_perplexity_metrics_are_named_by_split(model):
     metrics = lm_eval.perplexity_metrics(model, stream, "dev")
     assert set(metrics) == {"dev/loss", "dev/perplexity", "dev/tokens", "dev/tokens_per_second"}
     assert math.isnan(lm_eval.score_stream(model, stream[:1])["loss"])
+
+
+def test_a_loss_too_large_for_exp_is_an_infinite_perplexity(model, monkeypatch):
+    """A diverged model: exp(800) overflows; the perplexity is infinite (never selected), not capped."""
+    stream = np.random.default_rng(3).integers(1, VOCAB, size=40).astype("int32")
+    monkeypatch.setattr(lm_eval, "token_log_likelihoods", lambda logits, targets: np.full(targets.shape, -800.0))
+    scores = lm_eval.score_stream(model, stream)
+    assert scores["loss"] == pytest.approx(800.0) and scores["perplexity"] == math.inf
