@@ -203,7 +203,8 @@ def _recorded_splits(path: str, examples: list[Example], recorded: dict, digest:
     put other lines (training lines, even) under the recorded test numbers."""
     if recorded.get("sha256", digest) != digest:
         raise DataError(path, None, "changed since the run recorded its split in split.json (sha256 differs); "
-                                    "restore the file the run was trained on, or score another with file=<path>")  # fmt: skip
+                                    "restore the file the run was trained on, or score another with "
+                                    "file=<path>")  # fmt: skip
     by_line = {example.line: example for example in examples}
     for name in SPLITS:
         missing = [n for n in recorded["lines"][name] if n not in by_line]

@@ -95,7 +95,8 @@ def train_classifier(cfg: Any, run_dir: Path) -> dict[str, Any]:
     """Run one classification experiment described by ``cfg`` (plain, resolved) into ``run_dir``."""
     run_dir.mkdir(parents=True, exist_ok=True)
     set_seeds(cfg.trainer.seed, cfg.trainer.deterministic)
-    corpus = load_corpus(cfg.data, read_split(run_dir) if is_resuming(run_dir) else None)  # a resumed run keeps its split
+    recorded = read_split(run_dir) if is_resuming(run_dir) else None  # a resumed run keeps its split
+    corpus = load_corpus(cfg.data, recorded)
     write_split(corpus, run_dir)
     log.info("%s: %d train / %d dev / %d test texts, per class %s", cfg.data.name, len(corpus.train),
              len(corpus.dev), len(corpus.test), corpus.record["counts"])  # fmt: skip
