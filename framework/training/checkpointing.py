@@ -43,9 +43,29 @@ def restore_backup(model: keras.Model, run_dir: Path, state: dict) -> int:
     if model.optimizer is not None and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
     model.load_weights(Path(run_dir) / BACKUP_DIR / state["backup"])
+    set_seed_states(model, state.get("seed_states"))
     log.info("Resuming after epoch %d (best %s = %s at epoch %s)", state["epoch"], state["monitor"],
              state["best"], state["best_epoch"])  # fmt: skip
     return int(state["epoch"])
+
+
+def _seed_variables(model: keras.Model) -> list:
+    """The states of the model's random seed generators (dropout), which weight files leave out."""
+    return [v for v in model.variables if "seed_generator_state" in v.path]
+
+
+def seed_states(model: keras.Model) -> list[list[int]]:
+    """Where each dropout layer's random stream stands: saved with a backup, so a resumed run
+    draws the masks an uninterrupted one would."""
+    return [keras.ops.convert_to_numpy(v.value).tolist() for v in _seed_variables(model)]
+
+
+def set_seed_states(model: keras.Model, states: list[list[int]] | None) -> None:
+    """Restore :func:`seed_states` (a backup from before they were saved has none: left as they are)."""
+    variables = _seed_variables(model)
+    if states is not None and len(states) == len(variables):
+        for variable, value in zip(variables, states):
+            variable.assign(value)
 
 
 def save_model_atomically(model: keras.Model, path: Path) -> None:
@@ -138,6 +158,7 @@ class DevSelection(keras.callbacks.Callback):
         os.replace(tmp, backup_dir / name)
         previous = self.state.get("backup")
         self.state["backup"] = name
+        self.state["seed_states"] = seed_states(self.model)
         atomic_write_json(self.run_dir / STATE_FILE, self.state)
         if previous and previous != name and (backup_dir / previous).exists():
             (backup_dir / previous).unlink()

@@ -325,6 +325,42 @@ def test_resume_after_interruption(tmp_path, tiny_corpus, monkeypatch, no_report
     assert not [p for p in run_dir.rglob(".*") if ".tmp" in p.name], "no temp files anywhere"
 
 
+def test_a_resumed_run_continues_the_dropout_random_streams(tmp_path, tiny_corpus, monkeypatch, no_report):
+    """Weight files leave out the dropout layers' seed generators; the backup keeps their states,
+    and a resumed run restores them rather than starting the masks from the seed again."""
+    from framework.training import checkpointing
+    from framework.training.tagger_run import train_tagger
+
+    cfg = _config(tiny_corpus, "trainer.epochs=2", "model.rnn.dropout=0.3")
+    original = checkpointing.DevSelection.on_epoch_end
+    at_backup = []
+
+    def interrupt_after_first_epoch(self, epoch, logs=None):
+        original(self, epoch, logs)
+        at_backup.append(checkpointing.seed_states(self.model))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpointing.DevSelection, "on_epoch_end", interrupt_after_first_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train_tagger(cfg, tmp_path / "run")
+    monkeypatch.setattr(checkpointing.DevSelection, "on_epoch_end", original)
+    saved = json.loads((tmp_path / "run" / "train_state.json").read_text())["seed_states"]
+    assert saved == at_backup[0] and saved, "the states as training left them"
+    restored = []
+    original_restore = checkpointing.restore_backup
+
+    def spy(model, directory, state):
+        fresh = checkpointing.seed_states(model)
+        epoch = original_restore(model, directory, state)
+        restored.append((fresh, checkpointing.seed_states(model)))
+        return epoch
+
+    monkeypatch.setattr(checkpointing, "restore_backup", spy)
+    train_tagger(cfg, tmp_path / "run")
+    (fresh, after), = restored
+    assert after == saved and fresh != saved  # a new process would start from the seed: restored instead
+
+
 def test_same_seed_same_numbers_other_seed_other_loss(tmp_path, tiny_corpus, no_report):
     from framework.training.tagger_run import train_tagger
 
