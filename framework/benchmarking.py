@@ -6,6 +6,7 @@ on a machine with PyTorch but no TensorFlow. Every figure is measured here, in t
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import statistics
 import time
@@ -17,10 +18,12 @@ import numpy as np
 
 from framework.environment import describe_environment
 from framework.inference.search import Searcher
+from framework.models import bidirectional as bidirectional_layers
 from framework.models.bridge import Bridge
 from framework.models.cudnn import gpu_available, kernel_report
 from framework.models.decoder import RNNDecoder
 from framework.models.encoder import RNNEncoder
+from framework.models.kernel_observation import cudnn_passes_in_first_step
 from framework.models.precision import precision_policy
 from framework.models.rnn_stack import RecurrentStack
 from framework.models.seq2seq import Seq2Seq
@@ -110,6 +113,8 @@ def benchmark_tagger(b: Any, cell: str = "lstm") -> dict[str, Any]:
     x, tags = tagger_batch(b)
     words = x["words"]
     ours, plain = _tagger(b, cell), _plain_tagger(b, cell)
+    cudnn_passes = cudnn_passes_in_first_step(ours, x, tags)
+    plain_cudnn_passes = cudnn_passes_in_first_step(plain, words, tags)
     per_batch = b.batch_size * b.seq_len
     rounds = {"ours": [], "plain": [], "infer": [], "matmul": []}
     for _ in range(max(1, b.rounds)):
@@ -133,6 +138,8 @@ def benchmark_tagger(b: Any, cell: str = "lstm") -> dict[str, Any]:
         "matmul_fp32_flops_per_second_rounds": rounds["matmul"],
         "plain_keras_train_words_per_second_rounds": [per_batch / t for t in rounds["plain"]],
         "kernels": kernel_report(ours),
+        "cudnn_passes_per_step": cudnn_passes,
+        "plain_keras_cudnn_passes_per_step": plain_cudnn_passes,
     }
 
 
@@ -155,6 +162,7 @@ def benchmark_translator(b: Any, attention: str | None) -> dict[str, Any]:
     model = _translator(b, attention)
     batch = {"source": source, "target_in": target[:, :-1]}
     model(batch)  # build every layer on real ids (PyTorch's symbolic build can feed ids outside a tiny vocabulary)
+    cudnn_passes = cudnn_passes_in_first_step(model, batch, target[:, 1:])
     train = timed(lambda: model.train_on_batch(batch, target[:, 1:]), b.steps, b.warmup)
     searcher = Searcher(model)
     sentences = source[: b.decode_sentences]
@@ -173,6 +181,7 @@ def benchmark_translator(b: Any, attention: str | None) -> dict[str, Any]:
         "greedy_words_per_second": sum(len(h.tokens) for h in greedy) / greedy_seconds,
         f"beam{b.beam_size}_sentences_per_second": len(sentences) / beam_seconds,
         "kernels": kernel_report(model),
+        "cudnn_passes_per_step": cudnn_passes,
     }
 
 
@@ -192,31 +201,51 @@ def peak_memory_bytes() -> dict[str, int]:
     return peaks
 
 
+@contextlib.contextmanager
+def one_call_cudnn(enabled: bool):
+    """Within the block, whether bidirectional layers may take Keras' one-call cuDNN path (PyTorch)."""
+    saved, bidirectional_layers.ONE_CALL_CUDNN = bidirectional_layers.ONE_CALL_CUDNN, enabled
+    try:
+        yield
+    finally:
+        bidirectional_layers.ONE_CALL_CUDNN = saved
+
+
 def kernel_and_precision_comparison(b: Any, cell: str = "lstm") -> dict[str, Any]:
     """Tagger training words/s with the default kernel against ``use_cudnn=False`` (the generic
     loop), and in float32 against mixed precision: float16 compute with loss scaling (the GPU
     choice) and bfloat16 (for CPUs with bf16 matmuls), float32 weights, at the benchmark's shapes.
-    On a GPU the first pair is cuDNN vs generic on the same device. The variants run in turns,
-    ``b.rounds`` times; medians are reported."""
+    On a GPU the first pair is cuDNN vs generic on the same device; ``per_direction_cudnn`` is the
+    default with one cuDNN call per direction (``bidirectional.ONE_CALL_CUDNN`` off: on a PyTorch
+    GPU the default runs both in one). Each variant's ``cudnn_passes_per_step`` counts the RNN
+    passes that really ran on cuDNN. The variants run in turns, ``b.rounds`` times; medians are
+    reported."""
     x, tags = tagger_batch(b)
     variants = {"default_kernel": ("auto", "float32"), "generic_kernel": (False, "float32"),
+                "per_direction_cudnn": ("auto", "float32"),
                 "mixed_precision": ("auto", "mixed_float16"), "mixed_bfloat16": ("auto", "mixed_bfloat16")}  # fmt: skip
     models = {}
     for name, (use_cudnn, policy) in variants.items():
         with precision_policy(policy):
             models[name] = _tagger(b, cell, use_cudnn)
+    cudnn_passes = {}
     seconds = {name: [] for name in models}
-    for _ in range(b.rounds):
+    for round_index in range(b.rounds):
         for name, model in models.items():
-            seconds[name].append(timed(lambda: model.train_on_batch(x, tags), b.steps, b.warmup))
+            with one_call_cudnn(name != "per_direction_cudnn"):
+                if round_index == 0:
+                    cudnn_passes[name] = cudnn_passes_in_first_step(model, x, tags)
+                seconds[name].append(timed(lambda: model.train_on_batch(x, tags), b.steps, b.warmup))
     rates = {}
     for name, model in models.items():
         rates[f"{name}_train_words_per_second"] = b.batch_size * b.seq_len / statistics.median(seconds[name])
         rates[f"{name}_kernels"] = sorted(set(kernel_report(model).values()))
+        rates[f"{name}_cudnn_passes_per_step"] = cudnn_passes[name]
     default = rates["default_kernel_train_words_per_second"]
     rates["default_vs_generic_kernel_speedup"] = default / rates["generic_kernel_train_words_per_second"]
     rates["mixed_precision_vs_float32_speedup"] = rates["mixed_precision_train_words_per_second"] / default
     rates["mixed_bfloat16_vs_float32_speedup"] = rates["mixed_bfloat16_train_words_per_second"] / default
+    rates["one_call_vs_per_direction_cudnn_speedup"] = default / rates["per_direction_cudnn_train_words_per_second"]
     return rates
 
 
@@ -240,10 +269,15 @@ def run_benchmark(b: Any) -> dict[str, Any]:
 def format_table(result: dict[str, Any]) -> str:
     """The headline figures as an aligned text table."""
     rows = [("matmul fp32 GFLOP/s", result["matmul_fp32_flops_per_second"] / 1e9)]
+    kernels = []
     for section in ("tagger", "translator", "translator_attention", "gpu"):
         for key, value in (result.get(section) or {}).items():
-            if isinstance(value, float):
+            if isinstance(value, (float, int)) and not isinstance(value, bool):
                 rows.append((f"{section}.{key}", value))
+            elif key == "kernels":
+                kernels.append(f"{section} RNN kernels: {'; '.join(sorted(set(value.values())))}")
     rows.append(("host peak RSS MiB", result["memory"]["host_peak_rss_bytes"] / 2**20))
     width = max(len(name) for name, _ in rows)
-    return "\n".join(f"{name:<{width}}  {value:>14,.3f}" for name, value in rows)
+    lines = [f"{name:<{width}}  {value:>14,d}" if isinstance(value, int) else f"{name:<{width}}  {value:>14,.3f}"
+             for name, value in rows]  # fmt: skip
+    return "\n".join(lines + kernels)

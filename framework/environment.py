@@ -26,6 +26,25 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def gpu_name() -> str:
+    """The first GPU's name as the active Keras backend reports it (cuDNN runs there)."""
+    import keras
+
+    try:
+        if keras.backend.backend() == "torch":
+            import torch
+
+            return torch.cuda.get_device_name(0)
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
+            return tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name)
+    except Exception:  # noqa: BLE001 - a name is a nicety; the report then says only that one is there
+        pass
+    return "yes"
+
+
 def describe_environment() -> dict[str, str]:
     """Library versions, Keras backend, CPU/GPU devices, core count."""
     import keras
@@ -39,10 +58,14 @@ def describe_environment() -> dict[str, str]:
         "numpy": _version("numpy"),
         "cpu": cpu_name(),
         "cpu_cores": str(os.cpu_count()),
-        "gpu": "yes" if gpu_available() else "none visible",
+        "gpu": gpu_name() if gpu_available() else "none visible",
         "platform": platform.platform(),
     }
-    for package in ("tensorflow", "tensorflow-cpu", "tensorflow-datasets", "hydra-core"):
+    if keras.backend.backend() == "torch" and gpu_available():
+        import torch
+
+        info["cuda"], info["cudnn"] = str(torch.version.cuda), str(torch.backends.cudnn.version())
+    for package in ("tensorflow", "tensorflow-cpu", "tensorflow-datasets", "hydra-core", "torch"):
         version = _version(package)
         if version != "not installed":
             info[package] = version

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Issue 6's GPU check, in one command, on a machine with an NVIDIA GPU and PyTorch but no TensorFlow:
-# the benchmark on KERAS_BACKEND=torch with the cuDNN-vs-generic and mixed-precision comparison,
+# the benchmark (LSTM, then GRU) on KERAS_BACKEND=torch with the cuDNN-vs-generic and mixed-precision comparison,
 # then the PyTorch-backend model tests (cuDNN against the generic loop, on the GPU). Wheels that
 # scripts/fetch_gpu_wheels.sh put in .whl/ are installed first, if there (no network needed).
 #
 #     bash scripts/gpu_check.sh [benchmark.key=value ...]
 #
-# Writes benchmark.json, benchmark.log and tests.log into $OUT (the device tool's output folder)
+# Writes benchmark.json, benchmark_gru.json, benchmark.log and tests.log into $OUT (the device tool's output folder)
 # or, without it, into runs/gpu_check/. Exits non-zero if the benchmark fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,12 +19,18 @@ if compgen -G ".whl/*.whl" >/dev/null; then
 fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" KERAS_BACKEND=torch PYTHONUNBUFFERED=1
 command -v nvidia-smi >/dev/null && nvidia-smi -L
-run_dir="$(mktemp -d)/benchmark"  # Hydra's run dir (its .hydra/ files stay out of $OUT, which returns few files)
-python3 recipes/benchmark.py benchmark.compare_kernels=true "hydra.run.dir=$run_dir" "$@" 2>&1 \
-    | tee "$out/benchmark.log"
-status=${PIPESTATUS[0]}
-cp "$run_dir/benchmark.json" "$out/" 2>/dev/null
+status=0
+# The benchmark at its shapes for each cell; Hydra's run dirs (and their .hydra/ files) stay out of
+# $OUT, which returns few files: benchmark.json (LSTM) and benchmark_gru.json, one log for both.
+for cell in lstm gru; do
+    run_dir="$(mktemp -d)/benchmark"
+    name="benchmark$([ "$cell" = lstm ] || echo "_$cell").json"
+    python3 recipes/benchmark.py benchmark.compare_kernels=true "hydra.run.dir=$run_dir" "$@" "benchmark.cell=$cell" \
+        2>&1 | tee -a "$out/benchmark.log"
+    [ "${PIPESTATUS[0]}" = 0 ] || status=1
+    cp "$run_dir/benchmark.json" "$out/$name" 2>/dev/null
+done
 # Tests that need no TensorFlow; their cuDNN tests run where a GPU is visible.
-timeout 300 python3 -m pytest -q -p no:cacheprovider tests/models/test_cudnn.py tests/models/test_hoisted_rnn.py \
-    tests/models/test_tagger.py tests/inference 2>&1 | tail -30 | tee "$out/tests.log"
+timeout 300 python3 -m pytest -q -p no:cacheprovider -rs tests/models/test_cudnn.py tests/models/test_kernel_observation.py \
+    tests/models/test_hoisted_rnn.py tests/models/test_tagger.py tests/inference 2>&1 | tail -40 | tee "$out/tests.log"
 exit "$status"

@@ -12,7 +12,9 @@ LSTM's loop runs gate-major (``hoisted_rnn.GATE_MAJOR``): inputs [T, 4, 2B, U] a
 kernels [4, 2, U, U], so each step takes its gates apart along the leading axis for free.
 
 Anything else (a GPU with cuDNN, initial states, a merge mode other than concat, settings the
-hoisted loop does not take) goes through ``keras.layers.Bidirectional`` unchanged.
+hoisted loop does not take) goes through ``keras.layers.Bidirectional`` unchanged; on a PyTorch
+GPU without the (all-true) mask of an unpadded batch, so that Keras can run both directions in one
+cuDNN call (its PyTorch backend takes that path only without a mask; ``ONE_CALL_CUDNN``).
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ def reverse_within_lengths(x, mask):
     return ops.reshape(ops.take(flat, ops.reshape(index + rows, (-1,)), axis=0), ops.shape(x))
 
 
+# On a PyTorch GPU, an unpadded batch reaches Keras' one-call bidirectional cuDNN path (see the
+# module docstring); False keeps two cuDNN calls, one per direction, for side-by-side measurement
+# (recipes/benchmark.py's ``gpu`` section).
+ONE_CALL_CUDNN = True
+
+
 @keras.saving.register_keras_serializable(package="rnnseq")
 class FusedBidirectional(keras.layers.Bidirectional):
     """``keras.layers.Bidirectional`` over a HoistedLSTM/HoistedGRU with one loop for both directions."""
@@ -60,6 +68,8 @@ class FusedBidirectional(keras.layers.Bidirectional):
 
     def call(self, sequences, initial_state=None, mask=None, training=None):
         if not self._fusable(initial_state, training):
+            if ONE_CALL_CUDNN and isinstance(self.forward_layer, (HoistedLSTM, HoistedGRU)):
+                mask = self.forward_layer._cudnn_mask(mask)  # None only for an unpadded batch on a PyTorch GPU
             return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
         return self._fused_call(sequences, mask)
 
