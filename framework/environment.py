@@ -65,6 +65,8 @@ def describe_environment() -> dict[str, str]:
         import torch
 
         info["cuda"], info["cudnn"] = str(torch.version.cuda), str(torch.backends.cudnn.version())
+        # TF32 (10-bit mantissa) tensor-core math: PyTorch allows it in cuDNN by default, not in matmuls
+        info["tf32"] = f"cudnn={torch.backends.cudnn.allow_tf32}, matmul={torch.backends.cuda.matmul.allow_tf32}"
     for package in ("tensorflow", "tensorflow-cpu", "tensorflow-datasets", "hydra-core", "torch"):
         version = _version(package)
         if version != "not installed":

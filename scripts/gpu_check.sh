@@ -30,7 +30,12 @@ for cell in lstm gru; do
     [ "${PIPESTATUS[0]}" = 0 ] || status=1
     cp "$run_dir/benchmark.json" "$out/$name" 2>/dev/null
 done
-# Tests that need no TensorFlow; their cuDNN tests run where a GPU is visible.
-timeout 300 python3 -m pytest -q -p no:cacheprovider -rs tests/models/test_cudnn.py tests/models/test_kernel_observation.py \
-    tests/models/test_hoisted_rnn.py tests/models/test_tagger.py tests/inference 2>&1 | tail -40 | tee "$out/tests.log"
+# Tests that need no TensorFlow; their cuDNN tests run where a GPU is visible. One process per file,
+# so that a CUDA error in one (which poisons its process) leaves the others' results standing.
+for tests in tests/models/test_cudnn.py tests/models/test_kernel_observation.py tests/models/test_eager_build.py \
+    tests/models/test_tagger.py tests/models/test_seq2seq.py tests/models/test_language_model.py tests/inference; do
+    echo "== $tests" >>"$out/tests.log"
+    timeout 300 python3 -m pytest -q -p no:cacheprovider -rs "$tests" >>"$out/tests.log" 2>&1
+    echo "$tests: $(tail -1 "$out/tests.log")"
+done
 exit "$status"

@@ -47,6 +47,8 @@ class _HoistedLoop:
         whose mask changes nothing, goes without one. One host sync per layer call, PyTorch GPUs only."""
         if mask is None or keras.backend.backend() != "torch" or not gpu_available():
             return mask
+        if getattr(getattr(_first(mask), "device", None), "type", None) == "meta":
+            return mask  # Keras' shape-only build on PyTorch's meta device: no values to look at
         return None if bool(ops.all(_first(mask))) else mask
 
     def _inputs(self, sequences, mask):

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from framework.models.char_features import CharBiLSTM, CharCNN
+from framework.models.cudnn import gpu_available
 from framework.models.rnn_stack import RecurrentStack
 from framework.models.tagger import SequenceTagger
 
@@ -31,6 +32,9 @@ def _batch(rng, lengths, width=6):
 @pytest.mark.parametrize("head,char_kind,cell", [("crf", "cnn", "lstm"), ("softmax", "bilstm", "gru"),
                                                  ("crf", "none", "gru")])
 def test_padding_does_not_change_outputs(head, char_kind, cell):
+    # On a PyTorch GPU the unpadded rows run cuDNN, which computes in TF32 there by default, and the
+    # padded batch the generic loop: the two agree to TF32's precision (1.1e-5 seen on an H200).
+    atol = 1e-4 if gpu_available() and keras.backend.backend() == "torch" else 1e-5
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     model = _tagger(head, char_kind, cell)
@@ -40,9 +44,9 @@ def test_padding_does_not_change_outputs(head, char_kind, cell):
     logits = to_numpy(model(batch))
     logits_padded = to_numpy(model(padded))
     for row, n in enumerate([5, 3, 7]):
-        np.testing.assert_allclose(logits[row, :n], logits_padded[row, :n], atol=1e-5)
+        np.testing.assert_allclose(logits[row, :n], logits_padded[row, :n], atol=atol)
         alone = {"words": batch["words"][row:row + 1, :n], "chars": batch["chars"][row:row + 1, :n]}
-        np.testing.assert_allclose(to_numpy(model(alone))[0], logits[row, :n], atol=1e-5)
+        np.testing.assert_allclose(to_numpy(model(alone))[0], logits[row, :n], atol=atol)
     tags = to_numpy(model.predict_on_batch(padded))
     assert tags.shape == padded["words"].shape
     assert (tags[padded["words"] == 0] == 0).all()
