@@ -50,3 +50,38 @@ def test_a_loaded_language_model_is_built_on_real_ids(tmp_path, no_shape_only_bu
     no_shape_only_build()
     loaded = keras.models.load_model(tmp_path / "lm.keras")
     np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(ids)), before, atol=1e-6)
+
+
+def _translator():
+    from framework.models.bridge import Bridge
+    from framework.models.decoder import RNNDecoder
+    from framework.models.encoder import RNNEncoder
+    from framework.models.seq2seq import Seq2Seq
+
+    encoder = RNNEncoder(20, 6, "lstm", 8, 1, True, 0.0, name="encoder")
+    bridge = Bridge("concat_dense", "lstm", 1, 1, True, 8, 8, name="bridge")
+    decoder = RNNDecoder(20, 6, "lstm", 8, 1, 0.0, "general", 16, name="decoder")
+    model = Seq2Seq(encoder.get_config(), bridge.get_config(), decoder.get_config())
+    model.compile(optimizer="adam")
+    return model
+
+
+def _translation_batch():
+    rng = np.random.default_rng(2)
+    source, target = rng.integers(3, 20, (4, 5)).astype("int32"), rng.integers(3, 20, (4, 4)).astype("int32")
+    return {"source": source, "target_in": target[:, :-1]}, target[:, 1:]
+
+
+def test_the_first_training_step_builds_on_the_real_batch(no_shape_only_build):
+    model = _translator()
+    batch, targets = _translation_batch()
+    no_shape_only_build()
+    assert np.isfinite(float(model.train_on_batch(batch, targets)))
+
+
+def test_fit_builds_on_its_first_batch(no_shape_only_build):
+    model = _translator()
+    batch, targets = _translation_batch()
+    no_shape_only_build()
+    history = model.fit(batch, targets, batch_size=2, epochs=1, verbose=0, shuffle=False)
+    assert len(history.history["loss"]) == 1
