@@ -2,7 +2,7 @@
 # Issue 6's GPU check, in one command, on a machine with an NVIDIA GPU and PyTorch but no TensorFlow:
 # the benchmark (LSTM, then GRU) on KERAS_BACKEND=torch with the cuDNN-vs-generic and mixed-precision comparison,
 # then the PyTorch-backend model tests (cuDNN against the generic loop, on the GPU). Wheels that
-# scripts/fetch_gpu_wheels.sh put in .whl/ are installed first, if there (no network needed).
+# scripts/fetch_gpu_wheels.sh put in .whl/ are installed first where Keras or Hydra is missing (no network needed).
 #
 #     bash scripts/gpu_check.sh [benchmark.key=value ...]
 #
@@ -12,7 +12,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${OUT:-runs/gpu_check}"
 mkdir -p "$out"
-if compgen -G ".whl/*.whl" >/dev/null; then
+# (only where Keras or Hydra is missing: a machine that has them may not take these wheels)
+if compgen -G ".whl/*.whl" >/dev/null && ! KERAS_BACKEND=torch python3 -c "import keras, hydra" 2>/dev/null; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/rnnseq_site \
         .whl/*.whl || exit 1
     export PYTHONPATH="/tmp/rnnseq_site${PYTHONPATH:+:$PYTHONPATH}"

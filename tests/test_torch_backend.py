@@ -46,6 +46,9 @@ def test_gpu_check_runs_without_tensorflow(tmp_path):
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     result = json.loads((out / "benchmark.json").read_text())
     assert result["environment"]["keras_backend"] == "torch"
-    assert set(result["gpu"]) >= {"default_vs_generic_kernel_speedup", "mixed_bfloat16_vs_float32_speedup"}
+    assert set(result["gpu"]) >= {"default_vs_generic_kernel_speedup", "mixed_bfloat16_vs_float32_speedup",
+                                  "one_call_vs_per_direction_cudnn_speedup", "generic_kernel_cudnn_passes_per_step"}
+    assert result["tagger"]["cudnn_passes_per_step"] == 0  # no GPU here
+    assert json.loads((out / "benchmark_gru.json").read_text())["shapes"]["cell"] == "gru"
     tests_log = (out / "tests.log").read_text()
     assert " passed" in tests_log and "failed" not in tests_log and "error" not in tests_log.lower(), tests_log

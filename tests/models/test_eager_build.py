@@ -27,13 +27,14 @@ def no_shape_only_build(monkeypatch):
 
 def _tagger():
     encoder = RecurrentStack(cell="lstm", units=8, num_layers=1, bidirectional=True, dropout=0.0, name="encoder")
-    return SequenceTagger(num_words=30, num_chars=20, num_tags=5, word_dim=8, char_kind="cnn", char_dim=4,
-                          char_units=6, encoder=encoder.get_config(), embedding_dropout=0.0, head="crf", seed=1)  # fmt: skip
+    return SequenceTagger(num_words=30, num_chars=20, num_tags=5, word_dim=8, char_kind="cnn", char_dim=4, char_units=6,
+                          encoder=encoder.get_config(), embedding_dropout=0.0, head="crf", seed=1)  # fmt: skip
 
 
 def test_a_loaded_tagger_is_built_on_real_ids(tmp_path, no_shape_only_build):
     rng = np.random.default_rng(0)
-    batch = {"words": rng.integers(1, 30, (2, 5)).astype("int32"), "chars": rng.integers(1, 20, (2, 5, 4)).astype("int32")}
+    words, chars = rng.integers(1, 30, (2, 5)).astype("int32"), rng.integers(1, 20, (2, 5, 4)).astype("int32")
+    batch = {"words": words, "chars": chars}
     model = _tagger()
     before = keras.ops.convert_to_numpy(model(batch))
     model.save(tmp_path / "tagger.keras")
