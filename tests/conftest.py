@@ -6,11 +6,11 @@ compare kernels and paths that must compute the same float32 math, so they turn 
 benchmark keeps PyTorch's default and records it (framework.environment).
 """
 
-import os
+import keras
 
 
 def pytest_configure(config):
-    if os.environ.get("KERAS_BACKEND") != "torch":
+    if keras.backend.backend() != "torch":
         return
     try:
         import torch

@@ -14,13 +14,13 @@ import numpy as np
 from keras import ops
 
 from framework.errors import ConfigError
-from framework.models.eager_build import EagerBuildFromConfig
+from framework.models.eager_build import BuildOnRealInputs
 from framework.models.pooling import POOLINGS, FinalState, SequencePooling
 from framework.models.rnn_stack import RecurrentStack, stack_from_config
 
 
 @keras.saving.register_keras_serializable(package="rnnseq")
-class TextClassifier(EagerBuildFromConfig, keras.Model):
+class TextClassifier(BuildOnRealInputs, keras.Model):
     """An LSTM/GRU text classifier with a choice of pooling over time.
 
     Args:

@@ -17,7 +17,7 @@ from keras.src import tree
 from keras.src.trainers.data_adapters import data_adapter_utils
 
 
-class EagerBuildFromConfig:
+class BuildOnRealInputs:
     """Mixin for keras.Model subclasses whose inputs are integer ids (a tensor or a dict of them)."""
 
     def build_from_config(self, config):

@@ -17,14 +17,14 @@ from keras import ops
 
 from framework.errors import ConfigError
 from framework.models.cudnn import check_cudnn, use_cudnn_argument
-from framework.models.eager_build import EagerBuildFromConfig
+from framework.models.eager_build import BuildOnRealInputs
 from framework.models.rnn_stack import opt_out_arguments, recurrent_layer
 
 States = list[list[Any]]  # per layer: [h, c] (LSTM) or [h] (GRU), each [batch, units]
 
 
 @keras.saving.register_keras_serializable(package="rnnseq")
-class LanguageModel(EagerBuildFromConfig, keras.Model):
+class LanguageModel(BuildOnRealInputs, keras.Model):
     """A word/char/piece-level recurrent language model (Zaremba et al. 2014; Merity et al. 2018).
 
     Args:

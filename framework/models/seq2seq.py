@@ -15,12 +15,12 @@ from keras import ops
 
 from framework.models.bridge import Bridge
 from framework.models.decoder import RNNDecoder
-from framework.models.eager_build import EagerBuildFromConfig
+from framework.models.eager_build import BuildOnRealInputs
 from framework.models.encoder import RNNEncoder
 
 
 @keras.saving.register_keras_serializable(package="rnnseq")
-class Seq2Seq(EagerBuildFromConfig, keras.Model):
+class Seq2Seq(BuildOnRealInputs, keras.Model):
     """A recurrent translator whose encoder's final states seed the decoder, layer by layer.
 
     Args:

@@ -16,12 +16,12 @@ from keras import ops
 
 from framework.models.char_features import CharBiLSTM, CharCNN
 from framework.models.crf import CRF
-from framework.models.eager_build import EagerBuildFromConfig
+from framework.models.eager_build import BuildOnRealInputs
 from framework.models.rnn_stack import RecurrentStack
 
 
 @keras.saving.register_keras_serializable(package="rnnseq")
-class SequenceTagger(EagerBuildFromConfig, keras.Model):
+class SequenceTagger(BuildOnRealInputs, keras.Model):
     """A BiLSTM/BiGRU tagger (Lample et al. 2016; Ma & Hovy 2016).
 
     Args:
