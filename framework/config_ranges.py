@@ -40,6 +40,18 @@ RULES_BY_NAME: dict[str, Rule] = {
     "early_stopping_patience": NOT_NEGATIVE,
     "time_limit_minutes": UNSET_OR_POSITIVE,
     "clipnorm": UNSET_OR_POSITIVE,
+    "seq_len": AT_LEAST_ONE,  # the benchmark's shapes and timing (recipes/benchmark.py)
+    "embed_dim": AT_LEAST_ONE,
+    "num_tags": AT_LEAST_ONE,
+    "steps": AT_LEAST_ONE,
+    "warmup": NOT_NEGATIVE,
+    "rounds": AT_LEAST_ONE,
+    "decode_sentences": AT_LEAST_ONE,
+    "matmul_size": AT_LEAST_ONE,
+    "vocab_size": (lambda v: isinstance(v, int) and v >= 4, "an integer >= 4"),  # padding, BOS, EOS and one more
+    "beam_size": UNSET_OR_AT_LEAST_ONE,
+    "nbest": UNSET_OR_AT_LEAST_ONE,
+    "max_tokens": AT_LEAST_ONE,
     "dev_fraction": PROBABILITY_BELOW_ONE,  # all of train held out would leave nothing to train on
     "test_fraction": PROBABILITY_BELOW_ONE,
 }

@@ -8,7 +8,7 @@ Runs on any Keras backend (``KERAS_BACKEND=torch`` for a GPU machine without Ten
 
 import hydra
 
-from framework.cli import hydra_run_dir, plain_config, quiet_tensorflow, user_errors
+from framework.cli import hydra_run_dir, import_backend_quietly, plain_config, quiet_tensorflow, user_errors
 from framework.config import register_configs
 
 quiet_tensorflow()
@@ -18,10 +18,15 @@ register_configs()
 @hydra.main(version_base="1.3", config_path="../conf", config_name="benchmark")
 def main(cfg):
     with user_errors():
+        from framework.config_ranges import check_ranges
+
+        settings = plain_config(cfg)
+        check_ranges(settings)  # before the backend's import: a wrong shape fails at once, in one line
+        import_backend_quietly()
         from framework.benchmarking import format_table, run_benchmark
         from framework.io import atomic_write_json
 
-        result = run_benchmark(plain_config(cfg).benchmark)
+        result = run_benchmark(settings.benchmark)
         atomic_write_json(hydra_run_dir() / "benchmark.json", result)
     print(format_table(result))
     print(f"benchmark.json -> {hydra_run_dir()}")

@@ -113,6 +113,17 @@ def test_out_of_range_values_fail_at_start_up(tmp_path, override, expected):
     assert not (tmp_path / "run" / "config.yaml").exists()  # refused before anything was written
 
 
+@pytest.mark.parametrize(("override", "expected"), [
+    ("benchmark.units=0", "benchmark.units=0: expected an integer >= 1"),
+    ("benchmark.rounds=0", "benchmark.rounds=0: expected an integer >= 1"),
+    ("benchmark.vocab_size=3", "benchmark.vocab_size=3: expected an integer >= 4"),
+])
+def test_benchmark_shapes_out_of_range(tmp_path, override, expected):
+    result = _run("benchmark", override, f"hydra.run.dir={tmp_path / 'run'}")
+    _assert_user_error(result, f"error: {expected}")
+    assert not (tmp_path / "run" / "benchmark.json").exists()
+
+
 # --- Hydra's compose errors (no TensorFlow import: fast) ------------------------------------------
 
 
