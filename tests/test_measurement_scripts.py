@@ -84,3 +84,26 @@ def test_loop_step_pieces_are_all_timed(monkeypatch, capsys):
                      "backward: gradient for the kernels, accumulated", "forward: gate math (3 sigmoid, 2 tanh)",
                      "an empty iteration", "shipped step, forward + backward"], out  # fmt: skip
     assert all(float(line[52:].split()[0]) > 0 for line in lines[2:]), out
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.custom_gradient and tf.GradientTape")
+def test_loop_variants_are_each_traced_timed_and_checked(monkeypatch, capsys):
+    arguments = ["--rounds", "1", "--steps-per-iteration", "2", "3", "4", "--set", *TINY_SHAPES]
+    out = run_script("measure_loop_variants.py", arguments, monkeypatch, capsys)
+    lines = out.strip().splitlines()
+    # seq_len 6: 4 steps per iteration does not divide it and is left out
+    assert [line[:40].strip() for line in lines[1:5]] == [
+        "shipped", "two wide recurrent GEMMs per step", "2 steps per loop iteration", "3 steps per loop iteration"
+    ], out  # fmt: skip
+    assert all(re.search(rf"{NUMBER} words/s  x{NUMBER}", line) for line in lines[1:5]), out
+    agreement = re.search(r"gradients agree to (\S+) \(relative\)", lines[5])
+    assert agreement and float(agreement.group(1)) < 1e-5, out
+    assert [line[:40].strip() for line in lines[6:]] == ["shipped", "hand-written backward pass"], out
+
+
+def test_loop_variants_refuse_a_rewrite_the_training_step_never_took(monkeypatch, capsys):
+    from framework.models.bidirectional import FusedBidirectional
+
+    monkeypatch.setattr(FusedBidirectional, "_fusable", lambda self, initial_state, training: False)
+    with pytest.raises(SystemExit, match="did not reach the rewrite 'two wide recurrent GEMMs per step'"):
+        run_script("measure_loop_variants.py", ["--rounds", "1", "--set", *TINY_SHAPES], monkeypatch, capsys)
