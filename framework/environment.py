@@ -14,16 +14,25 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo (Linux), else platform.processor()."""
+def cpu_name(cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The CPU model from /proc/cpuinfo (Linux), with its family and model numbers where given (a
+    virtual machine may name only "AMD EPYC", whose generations differ twofold in matmul rate),
+    else platform.processor()."""
+    fields: dict[str, str] = {}
     try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+        with open(cpuinfo, encoding="utf-8") as handle:
             for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                key, _, value = line.partition(":")
+                if not key.strip():
+                    break  # the first processor's block ends here
+                fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    if "model name" not in fields:
+        return platform.processor() or platform.machine()
+    if "cpu family" in fields and "model" in fields:
+        return f"{fields['model name']} (family {fields['cpu family']}, model {fields['model']})"
+    return fields["model name"]
 
 
 def gpu_name() -> str:
