@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from framework.data.corpus import convert_sentences, load_tagging_corpus, read_tagging_file, resolve_scheme
-from framework.data.readers import read_tokens, write_columns
+from framework.data.readers import read_tokens_and_blank_lines, write_columns
 from framework.errors import DataError
 from framework.evaluation.run_metrics import evaluation_name, merge_into_metrics
 from framework.evaluation.tagger_eval import predict_tags, to_input_scheme
@@ -61,8 +61,7 @@ def predict_file(run_dir: str, input_path: str, output_path: str, batch_size: in
         check_feature_values(input_path, read, run.vocabs.features, run.cfg.data.feature_columns)
         sentences, features = [list(s.words) for s in read], [s.features for s in read]
     else:
-        sentences = read_tokens(input_path)
-        blank = sum(1 for line in Path(input_path).read_text(encoding="utf-8").splitlines() if not line.strip())
+        sentences, blank = read_tokens_and_blank_lines(input_path)
         if blank:  # the output's blocks are the non-blank lines: say so, as they no longer match line numbers
             log.warning("%s: %d blank line(s) skipped; the output has one sentence per non-blank line", input_path,
                         blank)  # fmt: skip

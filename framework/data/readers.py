@@ -288,20 +288,25 @@ def read_columns(
     return builder.sentences
 
 
-def read_tokens(path: str | os.PathLike) -> list[list[str]]:
-    """Read plain text for prediction: one sentence a line, tokens separated by whitespace.
+def read_tokens_and_blank_lines(path: str | os.PathLike) -> tuple[list[list[str]], int]:
+    """Read plain text for prediction: one sentence a line, tokens separated by whitespace; and
+    how many blank lines were skipped, from one read of the file.
 
     Blank (or whitespace-only) lines are skipped rather than kept as empty sentences, because a
-    tagger has nothing to predict for them.
+    tagger has nothing to predict for them; the output then no longer matches the input line by
+    line, which the caller says.
 
     Raises:
         DataError: Missing file, non-UTF-8 bytes (at their line), or no tokens at all.
     """
     lines = _read_lines(path)
-    sentences = [tokens for tokens in (line.split() for line in lines) if tokens]
+    if lines and lines[-1] == "":
+        lines = lines[:-1]  # what follows the final newline is no line
+    tokenized = [line.split() for line in lines]
+    sentences = [tokens for tokens in tokenized if tokens]
     if not sentences:
         raise DataError(path, None, "file is empty: expected sentences of whitespace-separated tokens, one a line")
-    return sentences
+    return sentences, len(tokenized) - len(sentences)
 
 
 _WHITESPACE = re.compile(r"\s")

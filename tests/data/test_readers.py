@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from framework.data.readers import Sentence, read_columns, read_conllu, read_tokens, write_columns
+from framework.data.readers import (Sentence, read_columns, read_conllu, read_tokens_and_blank_lines,
+                                     write_columns)
 from framework.data.tagschemes import convert, spans
 from framework.errors import ConfigError, DataError
 
@@ -111,7 +112,7 @@ def test_read_conllu_checks_only_the_chosen_tag_field(tmp_path):
 READERS = {
     "conllu": read_conllu,
     "columns": read_columns,
-    "tokens": read_tokens,
+    "tokens": read_tokens_and_blank_lines,
 }
 
 
@@ -143,7 +144,11 @@ def test_files_without_sentences(tmp_path):
 
 @pytest.mark.parametrize(
     ("reader", "good"),
-    [(read_conllu, _conllu_line("1", "Hi") + "\n"), (read_columns, "Hi O\n"), (read_tokens, "Hi there\n")],
+    [
+        (read_conllu, _conllu_line("1", "Hi") + "\n"),
+        (read_columns, "Hi O\n"),
+        (read_tokens_and_blank_lines, "Hi there\n"),
+    ],
 )
 def test_invalid_utf8_names_line_and_column(tmp_path, reader, good):
     path = _file(tmp_path, good.encode() + b"\n" + "é".encode() + b"x\xffy\n", "latin.txt")
@@ -271,9 +276,14 @@ def test_read_columns_bad_lines(tmp_path, text, kwargs, line, message):
 # --- plain tokens and writing --------------------------------------------------------------------
 
 
-def test_read_tokens(tmp_path):
+def test_read_tokens_skips_and_counts_blank_lines(tmp_path):
     path = _file(tmp_path, "Hello  world !\r\n\n   \nSecond\tline 😂\n\u2009\n")
-    assert read_tokens(path) == [["Hello", "world", "!"], ["Second", "line", "😂"]]
+    assert read_tokens_and_blank_lines(path) == ([["Hello", "world", "!"], ["Second", "line", "😂"]], 3)
+
+
+def test_a_unicode_line_separator_separates_tokens_not_sentences(tmp_path):
+    path = _file(tmp_path, "one\u2028two\nthree")  # no final newline either
+    assert read_tokens_and_blank_lines(path) == ([["one", "two"], ["three"]], 0)
 
 
 def test_write_columns_writes_conlleval_input_that_reads_back(tmp_path):
