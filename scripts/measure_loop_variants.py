@@ -135,8 +135,9 @@ def hand_written_loop(projected, kernels):
             )  # fmt: skip
             d_projected = ops.flip(d_projected, axis=0)  # the loop ran backwards: outputs in reverse time
             before = ops.concatenate([ops.expand_dims(zeros, 0), outputs[:-1]], axis=0)  # h_{t-1}, [T, 2B, U]
+            # [1, 2, U, T*B]: per direction, h_{t-1} of every step and sentence as columns
             before = ops.reshape(ops.transpose(ops.reshape(before, (steps, 2, -1, units)), (1, 3, 0, 2)),
-                                 (1, 2, units, -1))  # [1, 2, U, T*B]  # fmt: skip
+                                 (1, 2, units, -1))  # fmt: skip
             dz = ops.transpose(ops.reshape(d_projected, (steps, 4, 2, -1, units)), (1, 2, 0, 3, 4))
             return d_projected, ops.matmul(before, ops.reshape(dz, (4, 2, -1, units)))
 
