@@ -95,6 +95,25 @@ def test_evaluate_recipe_redecodes_with_overridden_beam(run_dir):
     assert (run_dir / "test.hyp.txt").read_text(encoding="utf-8") == trained_hyp
 
 
+def test_translation_speed_script_reads_back_each_searchs_own_scores(run_dir, tmp_path):
+    """scripts/measure_translation_speed.sh: the greedy line quotes the greedy decode, the beam-5
+    line the beam-5 one (evaluate.py files them under test-greedy/ and test-beam5/ here)."""
+    import shutil
+
+    run = shutil.copytree(run_dir, tmp_path / "run")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
+    result = subprocess.run(["bash", str(ROOT / "scripts" / "measure_translation_speed.sh"), str(run)], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert len(lines) == 2, result.stdout
+    for line, name in zip(lines, ("test-greedy", "test-beam5")):
+        assert f"[{name}] BLEU {metrics[f'{name}/bleu']:.2f} " in line, (line, name)
+        assert f"{metrics[f'{name}/sentences_per_second']:.1f} sentences/s" in line, (line, name)
+    assert metrics["test-greedy/decode"].startswith("greedy") and metrics["test-beam5/decode"].startswith("beam 5")
+
+
 def test_evaluate_recipe_scores_another_tsv_file(run_dir, tmp_path):
     pairs = tmp_path / "extra.tsv"
     pairs.write_text("A dog runs.\tEin Hund rennt.\nTwo cats sleep.\tZwei Katzen schlafen.\n", encoding="utf-8")
