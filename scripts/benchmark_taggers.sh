@@ -6,9 +6,9 @@ set -euo pipefail
 data_dir=${1:-../shared/data}
 out_dir=${2:-runs/benchmarks}
 for experiment in pos_ud_ewt ner_conll2003 chunk_conll2000; do
-  python recipes/train.py experiment=$experiment paths.data_dir=$data_dir \
-    callbacks.tensorboard=false hydra.run.dir=$out_dir/$experiment
-  python - "$out_dir/$experiment/metrics.json" <<'PY'
+  python3 recipes/train.py experiment=$experiment paths.data_dir="$data_dir" \
+    callbacks.tensorboard=false hydra.run.dir="$out_dir/$experiment"
+  python3 - "$out_dir/$experiment/metrics.json" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))
 keys = ["test/accuracy", "test/f1", "epochs", "train/seconds", "train/words_per_second", "train/padding_fraction"]
