@@ -46,6 +46,18 @@ def timed(function: Callable[[], Any], steps: int, warmup: int) -> float:
     return (time.perf_counter() - start) / steps
 
 
+def timed_in_turns(
+    functions: dict[str, Callable[[], Any]], rounds: int, steps: int, warmup: int
+) -> dict[str, list[float]]:
+    """Seconds per call of each function, ``rounds`` times, the functions timed one after the other
+    in every round, so that a burst of load on a shared machine slows all of them, not one."""
+    seconds: dict[str, list[float]] = {name: [] for name in functions}
+    for _ in range(rounds):
+        for name, function in functions.items():
+            seconds[name].append(timed(function, steps, warmup))
+    return seconds
+
+
 def matmul_flops_per_second(size: int = 2048, repeats: int = 5) -> float:
     """The machine's fp32 matrix-multiply rate, from a large square matmul on the active backend."""
     a = keras.ops.convert_to_tensor(np.random.default_rng(0).random((size, size), dtype="float32"))

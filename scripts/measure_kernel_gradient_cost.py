@@ -41,10 +41,9 @@ def main() -> None:
     finally:
         bidirectional.gate_major_kernels = original
     words_per_batch = shapes.batch_size * shapes.seq_len
-    seconds = {"shipped": [], "recurrent kernels without gradient": []}
-    for _ in range(args.rounds):
-        for name, model in zip(seconds, (shipped, cut)):
-            seconds[name].append(benchmarking.timed(lambda: model.train_on_batch(x, tags), shapes.steps, shapes.warmup))
+    steps = {"shipped": lambda: shipped.train_on_batch(x, tags),
+             "recurrent kernels without gradient": lambda: cut.train_on_batch(x, tags)}  # fmt: skip
+    seconds = benchmarking.timed_in_turns(steps, args.rounds, shapes.steps, shapes.warmup)
     for name, values in seconds.items():
         median = statistics.median(values)
         rounds = ", ".join(f"{words_per_batch / s:,.0f}" for s in values)

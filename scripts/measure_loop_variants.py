@@ -186,12 +186,10 @@ def tagger_variants(shapes, ks: list[int], rounds: int) -> None:
             models[name].train_on_batch(x, tags)  # traced with the variant
         if key is not None and key not in TRACED:
             raise SystemExit(f"error: the training step did not reach the rewrite '{name}' (no fused loop?)")
-    rates = {name: [] for name in models}
+    steps = {name: (lambda model=model: model.train_on_batch(x, tags)) for name, model in models.items()}
     per_batch = shapes.batch_size * shapes.seq_len
-    for _ in range(rounds):
-        for name, model in models.items():
-            rates[name].append(per_batch / benchmarking.timed(lambda: model.train_on_batch(x, tags), shapes.steps,
-                                                              shapes.warmup))  # fmt: skip
+    rates = {name: [per_batch / seconds for seconds in values]
+             for name, values in benchmarking.timed_in_turns(steps, rounds, shapes.steps, shapes.warmup).items()}
     shipped = statistics.median(rates["shipped"])
     print(f"tagger training, batch {shapes.batch_size} x {shapes.seq_len} steps, {shapes.units} units; "
           f"medians of {rounds} rounds in turns")  # fmt: skip
@@ -216,10 +214,7 @@ def layer_variants(shapes, rounds: int) -> None:
     gap = max(float(tf.reduce_max(tf.abs(a - b)) / (tf.reduce_max(tf.abs(a)) + 1e-12)) for a, b in zip(expected, got))
     if gap > 1e-4:
         raise SystemExit(f"error: the hand-written backward pass differs from the shipped gradients by {gap:.2e}")
-    seconds = {name: [] for name in calls}
-    for _ in range(rounds):
-        for name, call in calls.items():
-            seconds[name].append(benchmarking.timed(call, shapes.steps, shapes.warmup))
+    seconds = benchmarking.timed_in_turns(calls, rounds, shapes.steps, shapes.warmup)
     print(f"one fused layer ({2 * units} inputs, {units} units), forward + backward; gradients agree to {gap:.1e} "
           f"(relative)")  # fmt: skip
     for name, values in seconds.items():

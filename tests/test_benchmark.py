@@ -10,7 +10,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from benchmark_helpers import TINY, tiny_overrides
-from framework.benchmarking import format_table, lstm_flops_per_word, run_benchmark
+from framework.benchmarking import format_table, lstm_flops_per_word, run_benchmark, timed_in_turns
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,3 +74,11 @@ def test_kernel_and_precision_comparison_reports_both_kernels_and_precisions():
     assert result["mixed_bfloat16_vs_float32_speedup"] == pytest.approx(
         result["mixed_bfloat16_train_words_per_second"] / result["default_kernel_train_words_per_second"])
     assert keras.config.dtype_policy().name == "float32"  # restored
+
+
+def test_timed_in_turns_alternates_the_functions_in_every_round():
+    calls = []
+    seconds = timed_in_turns({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, rounds=2, steps=2,
+                             warmup=1)  # fmt: skip
+    assert calls == ["a"] * 3 + ["b"] * 3 + ["a"] * 3 + ["b"] * 3  # warmup + steps, each in turn, twice
+    assert list(seconds) == ["a", "b"] and all(len(v) == 2 and min(v) >= 0.0 for v in seconds.values())

@@ -22,11 +22,15 @@ TINY = ("experiment=mt_sample", "model.embedding_dim=16", "model.rnn.units=16", 
         "callbacks.tensorboard=false")  # fmt: skip
 
 
-def _recipe(name: str, *overrides: str) -> subprocess.CompletedProcess:
+def _run(command: list[str]) -> subprocess.CompletedProcess:
+    """``command`` as a user runs it from the repository root, on the CPU, without Hydra's full tracebacks."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
     env.pop("HYDRA_FULL_ERROR", None)
-    return subprocess.run([sys.executable, str(ROOT / "recipes" / name), *overrides], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=900)  # fmt: skip
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+
+
+def _recipe(name: str, *overrides: str) -> subprocess.CompletedProcess:
+    return _run([sys.executable, str(ROOT / "recipes" / name), *overrides])
 
 
 @pytest.fixture(scope="module")
@@ -101,9 +105,7 @@ def test_translation_speed_script_reads_back_each_searchs_own_scores(run_dir, tm
     import shutil
 
     run = shutil.copytree(run_dir, tmp_path / "run")
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
-    result = subprocess.run(["bash", str(ROOT / "scripts" / "measure_translation_speed.sh"), str(run)], cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=900)  # fmt: skip
+    result = _run(["bash", str(ROOT / "scripts" / "measure_translation_speed.sh"), str(run)])
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
     metrics = json.loads((run / "metrics.json").read_text())
