@@ -107,3 +107,16 @@ def test_loop_variants_refuse_a_rewrite_the_training_step_never_took(monkeypatch
     monkeypatch.setattr(FusedBidirectional, "_fusable", lambda self, initial_state, training: False)
     with pytest.raises(SystemExit, match="did not reach the rewrite 'two wide recurrent GEMMs per step'"):
         run_script("measure_loop_variants.py", ["--rounds", "1", "--set", *TINY_SHAPES], monkeypatch, capsys)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.function and tf.GradientTape")
+def test_step_parts_are_all_timed_against_the_whole_step(monkeypatch, capsys):
+    out = run_script("measure_step_parts.py", ["--rounds", "2", "--set", *TINY_SHAPES], monkeypatch, capsys)
+    lines = out.strip().splitlines()
+    assert [line[:34].strip() for line in lines[1:]] == [
+        "training step (train_on_batch)", "forward pass and loss", "forward + backward (gradients)",
+        "optimizer update alone", "encoder forward + backward alone",
+    ], out  # fmt: skip
+    assert re.search(rf" {NUMBER} ms +100% of the step", lines[1]), out
+    assert all(re.search(rf" {NUMBER} ms +\d+% of the step  \(rounds: {NUMBER}, {NUMBER}\)$", line)
+               for line in lines[1:]), out  # fmt: skip
