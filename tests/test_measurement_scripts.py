@@ -15,7 +15,7 @@ import keras
 import pytest
 
 from benchmark_helpers import tiny_overrides
-from framework.models import cudnn
+from framework.models import char_features, cudnn
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 TINY_SHAPES = tiny_overrides()
@@ -120,3 +120,23 @@ def test_step_parts_are_all_timed_against_the_whole_step(monkeypatch, capsys):
     assert re.search(rf" {NUMBER} ms +100% of the step", lines[1]), out
     assert all(re.search(rf" {NUMBER} ms +\d+% of the step  \(rounds: {NUMBER}, {NUMBER}\)$", line)
                for line in lines[1:]), out  # fmt: skip
+
+
+def test_char_features_script_times_both_settings_on_real_batches(monkeypatch, capsys):
+    arguments = ["--experiment", "pos_sample", "--batches", "3", "--rounds", "1", "model.chars.kind=bilstm",
+                 "model.chars.units=4", "model.rnn.units=8", "model.embedding.dim=8"]  # fmt: skip
+    monkeypatch.setattr(char_features, "DISTINCT_WORDS", True)  # the script sets it; restored after the test
+    out = run_script("measure_char_features.py", arguments, monkeypatch, capsys)
+    lines = out.strip().splitlines()
+    head = re.fullmatch(rf"pos_sample: 3 training batches, {NUMBER} words; distinct words per token position "
+                        rf"({NUMBER}); medians of 1 rounds in turns", lines[0])  # fmt: skip
+    assert head and 0 < float(head.group(1)) < 1, out
+    assert [line[:30].strip() for line in lines[1:]] == ["char BiLSTM per token", "char BiLSTM per distinct word"], out
+    rate = rf"{NUMBER} training words/s  x{NUMBER}  \(rounds: {NUMBER}\)$"
+    assert all(re.search(rate, line) for line in lines[1:]), out
+
+
+def test_char_features_script_refuses_an_experiment_without_a_char_bilstm(monkeypatch, capsys):
+    with pytest.raises(SystemExit, match="no character BiLSTM"):
+        run_script("measure_char_features.py", ["--experiment", "pos_sample", "model.chars.kind=cnn"], monkeypatch,
+                   capsys)  # fmt: skip

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from framework.models import char_features
 from framework.models.char_features import CharBiLSTM, CharCNN
 from framework.models.rnn_stack import RecurrentStack
 from framework.models.tagger import SequenceTagger
@@ -76,6 +77,46 @@ def test_char_features_shape_and_padded_words(layer):
     out = to_numpy(layer(chars))
     assert out.shape == (1, 2, layer.compute_output_shape((1, 2, 3))[-1])
     assert np.isfinite(out).all()
+
+
+def _repeated_words():
+    """Two sentences of four positions: words 'ab', 'cde' and 'ab' again, then padding."""
+    chars = np.zeros((2, 4, 3), "int32")
+    chars[0, 0, :2] = chars[0, 2, :2] = chars[1, 1, :2] = [3, 4]
+    chars[0, 1] = chars[1, 0] = [5, 6, 7]
+    return chars
+
+
+@pytest.mark.skipif(keras.backend.backend() == "jax", reason="JAX runs the character BiLSTM per token")
+def test_char_bilstm_runs_once_per_distinct_word_with_the_per_token_features(monkeypatch):
+    layer = CharBiLSTM(20, 4, 3)
+    chars = _repeated_words()
+    monkeypatch.setattr(char_features, "DISTINCT_WORDS", False)
+    per_token = to_numpy(layer(chars))
+    rows = []
+    original = layer.rnn.call
+    monkeypatch.setattr(layer.rnn, "call", lambda x, **kwargs: rows.append(x.shape[0]) or original(x, **kwargs))
+    monkeypatch.setattr(char_features, "DISTINCT_WORDS", True)
+    np.testing.assert_allclose(to_numpy(layer(chars)), per_token, atol=1e-6)
+    assert rows == [3]  # 'ab', 'cde' and the padded position, not all 8 positions
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.GradientTape")
+def test_char_bilstm_per_distinct_word_has_the_per_token_gradients(monkeypatch):
+    import tensorflow as tf
+
+    layer = CharBiLSTM(20, 4, 3)
+    chars = tf.constant(_repeated_words())
+    weights = tf.constant(np.random.default_rng(0).standard_normal((2, 4, 6)), tf.float32)
+
+    def gradients(distinct):
+        monkeypatch.setattr(char_features, "DISTINCT_WORDS", distinct)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(layer(chars) * weights)
+        return [tf.convert_to_tensor(g).numpy() for g in tape.gradient(loss, layer.trainable_variables)]
+
+    for shared, alone in zip(gradients(True), gradients(False), strict=True):
+        np.testing.assert_allclose(shared, alone, atol=1e-6)
 
 
 def test_feature_embeddings_feed_the_encoder_and_ignore_padding():
