@@ -100,8 +100,8 @@ class CharBiLSTM(keras.layers.Layer):
         if not _deduplicates(flat):
             states = self.rnn(self.embedding(flat), mask=_char_mask(flat))  # [B*T, 2u]
         else:
-            # A word's states depend on its characters alone, and about half the tokens of a
-            # batch repeat a word seen earlier in it (and all padded positions are alike).
+            # A word's states depend on its characters alone, and about 40% of a batch's token
+            # positions repeat a word seen elsewhere in it on EWT (and all padded positions are alike).
             words, token_word = ops.unique(flat, sorted=False, return_inverse=True, axis=0)  # [W, C], [B*T]
             states = ops.take(self.rnn(self.embedding(words), mask=_char_mask(words)), token_word, axis=0)
         return ops.reshape(states, (shape[0], shape[1], 2 * self.units))
