@@ -38,10 +38,22 @@ def read_state(run_dir: Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def restore_backup(model: keras.Model, run_dir: Path, state: dict) -> int:
-    """Load the backed-up weights and optimizer state; returns the epoch to continue from."""
+def build_optimizer(model: keras.Model) -> None:
+    """Create the optimizer's variables before the first training step. Created inside it, they
+    make TensorFlow trace the whole training step twice (seconds per run for small models)."""
     if model.optimizer is not None and not model.optimizer.built:
         model.optimizer.build(model.trainable_variables)
+
+
+def restore_best(model: keras.Model, run_dir: Path) -> None:
+    """Load the weights saved as the best model into the trained model itself: its compiled predict
+    function stays traced (a model reloaded from the file would trace it again)."""
+    model.load_weights(Path(run_dir) / BEST_MODEL)
+
+
+def restore_backup(model: keras.Model, run_dir: Path, state: dict) -> int:
+    """Load the backed-up weights and optimizer state; returns the epoch to continue from."""
+    build_optimizer(model)
     model.load_weights(Path(run_dir) / BACKUP_DIR / state["backup"])
     set_seed_states(model, state.get("seed_states"))
     log.info("Resuming after epoch %d (best %s = %s at epoch %s)", state["epoch"], state["monitor"],

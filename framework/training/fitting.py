@@ -51,6 +51,7 @@ def fit_with_selection(
     callbacks = [selection, keras.callbacks.TerminateOnNaN()]
     if cfg.callbacks.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
+    checkpointing.build_optimizer(model)
     start = time.perf_counter()
     if initial_epoch < cfg.trainer.epochs and not stopped_early(state, cfg):
         model.fit(dataset, epochs=cfg.trainer.epochs, initial_epoch=initial_epoch, callbacks=callbacks,
