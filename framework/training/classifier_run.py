@@ -27,7 +27,7 @@ from framework.evaluation.classifier_eval import predict_probabilities, score_cl
 from framework.io import atomic_write_json
 from framework.models.classifier import build_classifier
 from framework.models.cudnn import log_kernels
-from framework.models.precision import load_model, precision_policy
+from framework.models.precision import precision_policy
 from framework.training import checkpointing
 from framework.training.fitting import fit_with_selection
 from framework.training.distribution import make_strategy
@@ -118,7 +118,7 @@ def train_classifier(cfg: Any, run_dir: Path) -> dict[str, Any]:
         return {key: value for key, value in scores.items() if isinstance(value, float)}
 
     selection, wall = fit_with_selection(model, dataset, cfg, run_dir, evaluate_dev, f"dev/{cfg.data.monitor}")
-    return _finish(cfg, run_dir, corpus, encoder, selection, padding, kernels, wall)
+    return _finish(cfg, run_dir, model, corpus, encoder, selection, padding, kernels, wall)
 
 
 def score_split(model, encoder: TextEncoder, examples, split: str, path: Path, batch_size: int):
@@ -137,9 +137,9 @@ def score_split(model, encoder: TextEncoder, examples, split: str, path: Path, b
     return scores, seconds
 
 
-def _finish(cfg, run_dir, corpus, encoder, selection, padding, kernels, wall) -> dict[str, Any]:
-    """Reload the best model, score dev and test, write predictions, metrics and the report."""
-    model = load_model(run_dir / checkpointing.BEST_MODEL)
+def _finish(cfg, run_dir, model, corpus, encoder, selection, padding, kernels, wall) -> dict[str, Any]:
+    """Restore the best weights, score dev and test, write predictions, metrics and the report."""
+    checkpointing.restore_best(model, run_dir)
     history = selection.history
     train_seconds = sum(h["train_seconds"] for h in history)
     texts = len(corpus.train) * padding["batches"] / max(padding["full_batches"], 1)  # per (capped) epoch

@@ -25,7 +25,7 @@ from framework.inference.sampling import SamplingSettings
 from framework.io import atomic_write_json, atomic_write_text
 from framework.models.cudnn import log_kernels
 from framework.models.language_model import build_language_model
-from framework.models.precision import load_model, precision_policy
+from framework.models.precision import precision_policy
 from framework.training import checkpointing
 from framework.training.distribution import make_strategy
 from framework.training.fitting import fit_with_selection
@@ -78,7 +78,7 @@ def train_language_model(cfg: Any, run_dir: Path) -> dict[str, Any]:
     )
     stats = corpus_stats(vocab, streams, {s: getattr(corpus, s) for s in streams})
     stats["dev/source"] = corpus.dev_source
-    return _finish(cfg, run_dir, vocab, streams, selection, stats, kernels, (wall, epoch_tokens))
+    return _finish(cfg, run_dir, model, vocab, streams, selection, stats, kernels, (wall, epoch_tokens))
 
 
 def training_samples(model, vocab: LMVocab, samples_cfg: Any) -> list[Generation]:
@@ -90,10 +90,10 @@ def training_samples(model, vocab: LMVocab, samples_cfg: Any) -> list[Generation
     return out
 
 
-def _finish(cfg, run_dir, vocab, streams, selection, stats, kernels, timing) -> dict[str, Any]:
-    """Reload the best model, score dev and test, write samples, metrics, history and the report."""
+def _finish(cfg, run_dir, model, vocab, streams, selection, stats, kernels, timing) -> dict[str, Any]:
+    """Restore the best weights, score dev and test, write samples, metrics, history and the report."""
     wall, epoch_tokens = timing
-    model = load_model(run_dir / checkpointing.BEST_MODEL)
+    checkpointing.restore_best(model, run_dir)
     history = selection.history
     train_seconds = sum(h["train_seconds"] for h in history)
     metrics: dict[str, Any] = {

@@ -18,7 +18,7 @@ from framework.evaluation.tagger_eval import headline_metric, predict_tags, scor
 from framework.io import atomic_write_json
 from framework.models.build import build_tagger
 from framework.models.cudnn import log_kernels
-from framework.models.precision import load_model, precision_policy
+from framework.models.precision import precision_policy
 from framework.training import checkpointing
 from framework.training.distribution import make_strategy
 from framework.training.fitting import fit_with_selection
@@ -88,7 +88,7 @@ def train_tagger(cfg: Any, run_dir: Path) -> dict[str, Any]:
     selection, wall = fit_with_selection(
         model, dataset, cfg, run_dir, lambda m: _dev_metrics(m, vocabs, corpus, cfg), monitor
     )
-    return _finish(cfg, run_dir, corpus, vocabs, selection, padding, kernels, wall)
+    return _finish(cfg, run_dir, model, corpus, vocabs, selection, padding, kernels, wall)
 
 
 def _dev_metrics(model, vocabs: TaggerVocabs, corpus: TaggingCorpus, cfg: Any) -> dict[str, float]:
@@ -100,9 +100,9 @@ def _dev_metrics(model, vocabs: TaggerVocabs, corpus: TaggingCorpus, cfg: Any) -
     return score_tagging(gold, predicted, cfg.data.task, "dev", bootstrap=0).metrics
 
 
-def _finish(cfg, run_dir, corpus, vocabs, selection, padding, kernels, wall) -> dict[str, Any]:
-    """Reload the best model, score dev and test, write predictions, metrics and the report."""
-    model = load_model(run_dir / checkpointing.BEST_MODEL)
+def _finish(cfg, run_dir, model, corpus, vocabs, selection, padding, kernels, wall) -> dict[str, Any]:
+    """Restore the best weights, score dev and test, write predictions, metrics and the report."""
+    checkpointing.restore_best(model, run_dir)
     history = selection.history
     train_seconds = sum(h["train_seconds"] for h in history)
     words = padding["words"] * padding["batches"] / padding["full_batches"]  # per (possibly capped) epoch

@@ -24,7 +24,7 @@ from framework.inference.translation import DecodeSettings, Translation, best_te
 from framework.io import atomic_write_json, atomic_write_text
 from framework.models.build_translator import build_translator, check_translator_config
 from framework.models.cudnn import log_kernels
-from framework.models.precision import load_model, precision_policy
+from framework.models.precision import precision_policy
 from framework.training import checkpointing
 from framework.training.distribution import make_strategy
 from framework.training.fitting import fit_with_selection
@@ -99,7 +99,7 @@ def train_translator(cfg: Any, run_dir: Path) -> dict[str, Any]:
     evaluate_dev, dev_count = dev_evaluator(cfg, subwords, corpus.dev)
     selection, wall = fit_with_selection(model, dataset, cfg, run_dir, evaluate_dev, MONITOR, mode="max")
     stats.update(wall=wall, dev_sentences=dev_count)
-    return _finish(cfg, run_dir, corpus, subwords, selection, stats, kernels, test_settings)
+    return _finish(cfg, run_dir, model, corpus, subwords, selection, stats, kernels, test_settings)
 
 
 def write_split_files(run_dir: Path, name: str, split: ParallelSplit, hypotheses: list[str]) -> None:
@@ -134,9 +134,9 @@ def decode_and_score(model, subwords: Subwords, split: ParallelSplit, name: str,
     return metrics, translations
 
 
-def _finish(cfg, run_dir, corpus, subwords, selection, stats, kernels, test_settings) -> dict[str, Any]:
-    """Reload the best model, score dev (greedy) and test (configured search), write metrics and the report."""
-    model = load_model(run_dir / checkpointing.BEST_MODEL)
+def _finish(cfg, run_dir, model, corpus, subwords, selection, stats, kernels, test_settings) -> dict[str, Any]:
+    """Restore the best weights, score dev (greedy) and test (configured search), write metrics and the report."""
+    checkpointing.restore_best(model, run_dir)
     history = selection.history
     train_seconds = sum(h["train_seconds"] for h in history)
     evaluate_dev, _ = dev_evaluator(cfg, subwords, corpus.dev)

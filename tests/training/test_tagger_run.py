@@ -282,6 +282,30 @@ def no_report(monkeypatch):
     monkeypatch.setattr(tagger_report, "write_tagger_report", lambda *args, **kwargs: [])
 
 
+def test_final_scores_come_from_the_best_epoch_not_the_last(tmp_path, tiny_corpus, monkeypatch, no_report):
+    """Dev selection picks epoch 1 (a dev score that only falls); the test predictions written at the
+    end must then be those of the saved best model, not of the weights the last epoch left."""
+    from framework.data.corpus import load_tagging_corpus
+    from framework.data.vocab import TaggerVocabs
+    from framework.evaluation.tagger_eval import predict_tags
+    from framework.models.precision import load_model
+    from framework.training import tagger_run
+
+    scores = iter([0.9, 0.5, 0.1])
+    monkeypatch.setattr(tagger_run, "_dev_metrics", lambda *args: {"dev/accuracy": next(scores)})
+    cfg = _config(tiny_corpus, "trainer.epochs=3", "optimizer.learning_rate=0.05")
+    run_dir = tmp_path / "run"
+    metrics = tagger_run.train_tagger(cfg, run_dir)
+    assert metrics["best_epoch"] == 1 and metrics["epochs"] == 3
+
+    corpus = load_tagging_corpus(cfg.data)
+    vocabs = TaggerVocabs.load(run_dir / "vocab.json")
+    best = predict_tags(load_model(run_dir / "model.keras"), vocabs, [s.words for s in corpus.test],
+                        cfg.trainer.eval_batch_size)  # fmt: skip
+    written = [[fields[2] for fields in block] for block in _conll_blocks(run_dir / "test.predictions.conll")]
+    assert written == best  # POS tags: no scheme to convert
+
+
 def test_resume_after_interruption(tmp_path, tiny_corpus, monkeypatch, no_report):
     from framework.training import checkpointing
     from framework.training.tagger_run import train_tagger
