@@ -33,10 +33,14 @@ for cell in lstm gru; do
 done
 # Tests that need no TensorFlow; their cuDNN tests run where a GPU is visible. One process per file,
 # so that a CUDA error in one (which poisons its process) leaves the others' results standing.
+# GPU_CHECK_PYTEST_ARGS adds pytest options (CI's test of this script passes --collect-only: it
+# imports every file without TensorFlow; tests/test_torch_backend.py runs them on PyTorch anyway).
 for tests in tests/models/test_cudnn.py tests/models/test_kernel_observation.py tests/models/test_eager_build.py \
     tests/models/test_tagger.py tests/models/test_seq2seq.py tests/models/test_language_model.py tests/inference; do
     echo "== $tests" >>"$out/tests.log"
-    timeout 300 python3 -m pytest -q -p no:cacheprovider -rs "$tests" >>"$out/tests.log" 2>&1
+    # shellcheck disable=SC2086  # the options are words
+    timeout 300 python3 -m pytest -q -p no:cacheprovider -rs ${GPU_CHECK_PYTEST_ARGS:-} "$tests" \
+        >>"$out/tests.log" 2>&1
     echo "$tests: $(tail -1 "$out/tests.log")"
 done
 exit "$status"
