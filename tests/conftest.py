@@ -20,7 +20,8 @@ def pytest_configure(config):
     torch.backends.cuda.matmul.allow_tf32 = False
 
 
-# The longest test files, longest first (seconds of one CI run on a 2-core machine, 2026-12-01).
+# The longest test files, longest first (seconds each took in one two-worker run of the suite on the
+# 2-core family-25 CPU, 2026-12-01; README "Tests").
 # CI runs the suite on two workers, one file at a time each (``-n 2 --dist loadfile``); a long file
 # that starts last keeps one worker busy alone at the end, so these start first.
 LONGEST_FIRST = [

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("torch") is None, reaso
 def test_gpu_check_runs_without_tensorflow(tmp_path):
     """scripts/gpu_check.sh is meant for a GPU machine that has PyTorch but no TensorFlow: here an
     ``import tensorflow`` that fails stands in for that machine. Its test files are only collected
-    (imported, without TensorFlow): the test above runs them on PyTorch."""
+    (imported, without TensorFlow): tests/test_torch_backend.py runs them on PyTorch."""
     shim = tmp_path / "no_tensorflow" / "tensorflow"
     shim.mkdir(parents=True)
     (shim / "__init__.py").write_text('raise ImportError("No module named tensorflow (test shim)")\n')

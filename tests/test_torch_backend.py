@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-
 ROOT = Path(__file__).resolve().parents[1]
 BACKEND_NEUTRAL = ["tests/models", "tests/inference", "tests/test_benchmark.py"]
 
