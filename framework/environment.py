@@ -6,6 +6,8 @@ import os
 import platform
 from importlib import metadata
 
+from framework.onednn import onednn_state
+
 
 def _version(package: str) -> str:
     try:
@@ -70,6 +72,8 @@ def describe_environment() -> dict[str, str]:
         "gpu": gpu_name() if gpu_available() else "none visible",
         "platform": platform.platform(),
     }
+    if keras.backend.backend() == "tensorflow":
+        info["onednn"] = onednn_state()  # off, TensorFlow's matmuls ran up to 2.8x slower on one CPU (framework/onednn.py)
     if keras.backend.backend() == "torch" and gpu_available():
         import torch
 

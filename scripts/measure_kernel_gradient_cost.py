@@ -15,6 +15,8 @@ import argparse
 import statistics
 import warnings
 
+import framework  # noqa: F401  (first: it turns TensorFlow's oneDNN kernels on before TensorFlow loads)
+
 import keras
 
 from framework import benchmarking

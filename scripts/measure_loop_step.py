@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import statistics
 
+import framework  # noqa: F401  (first: it turns TensorFlow's oneDNN kernels on before TensorFlow loads)
+
 import keras
 import numpy as np
 import tensorflow as tf

@@ -23,6 +23,8 @@ import argparse
 import contextlib
 import statistics
 
+import framework  # noqa: F401  (first: it turns TensorFlow's oneDNN kernels on before TensorFlow loads)
+
 import keras
 import tensorflow as tf
 from keras import ops

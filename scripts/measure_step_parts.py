@@ -16,6 +16,8 @@ import argparse
 import statistics
 
 import numpy as np
+import framework  # noqa: F401  (first: it turns TensorFlow's oneDNN kernels on before TensorFlow loads)
+
 import tensorflow as tf
 
 from framework import benchmarking

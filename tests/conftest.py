@@ -6,6 +6,8 @@ compare kernels and paths that must compute the same float32 math, so they turn 
 benchmark keeps PyTorch's default and records it (framework.environment).
 """
 
+import framework  # noqa: F401  (first: it turns TensorFlow's oneDNN kernels on before TensorFlow loads)
+
 import keras
 
 

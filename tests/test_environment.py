@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import platform
+import subprocess
+import sys
+
+import pytest
 
 from framework.environment import cpu_name, describe_environment
 
@@ -38,3 +43,26 @@ def test_without_cpuinfo_the_platforms_processor(tmp_path):
 
 def test_the_environment_records_the_cpu():
     assert describe_environment()["cpu"] == cpu_name()
+
+
+def _onednn_in_a_fresh_process(env_value):
+    """What a new process that imports ``framework`` first, then TensorFlow, reports for oneDNN."""
+    env = {key: value for key, value in os.environ.items() if key != "TF_ENABLE_ONEDNN_OPTS"}
+    if env_value is not None:
+        env["TF_ENABLE_ONEDNN_OPTS"] = env_value
+    code = ("import framework, keras; from framework.environment import describe_environment; "
+            "print(describe_environment().get('onednn', 'no TensorFlow backend'))")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], env={**env, "TF_CPP_MIN_LOG_LEVEL": "2"},
+                            capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
+    return result.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.skipif(os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow", reason="TensorFlow's switch")
+def test_importing_the_framework_turns_tensorflows_onednn_kernels_on():
+    # TensorFlow leaves them off by default on CPUs without AVX512_VNNI/AVX_VNNI/AMX (framework/onednn.py)
+    assert _onednn_in_a_fresh_process(None) == "on (TF_ENABLE_ONEDNN_OPTS=1)"
+
+
+@pytest.mark.skipif(os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow", reason="TensorFlow's switch")
+def test_a_users_choice_of_onednn_is_kept():
+    assert _onednn_in_a_fresh_process("0") == "off (TF_ENABLE_ONEDNN_OPTS=0)"
