@@ -140,3 +140,16 @@ def test_char_features_script_refuses_an_experiment_without_a_char_bilstm(monkey
     with pytest.raises(SystemExit, match="no character BiLSTM"):
         run_script("measure_char_features.py", ["--experiment", "pos_sample", "model.chars.kind=cnn"], monkeypatch,
                    capsys)  # fmt: skip
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's profiler")
+def test_profile_tagger_step_sums_op_time_by_type(monkeypatch, capsys):
+    out = run_script("profile_tagger_step.py", ["--steps", "2", "--top", "40", "--set", *TINY_SHAPES], monkeypatch,
+                     capsys)  # fmt: skip
+    lines = out.strip().splitlines()
+    assert "oneDNN on (TF_ENABLE_ONEDNN_OPTS=1)" in lines[0], out  # framework/onednn.py turned it on
+    assert re.fullmatch(rf"{NUMBER} ms a step \(traced\), op time {NUMBER} ms a step over the compute threads",
+                        lines[1]), out  # fmt: skip
+    rows = {line.split()[0]: line for line in lines[2:]}
+    assert all(re.search(rf" {NUMBER} ms +\d+ calls +{NUMBER} us/call$", row) for row in rows.values()), out
+    assert {"_MklMatMul", "_MklBatchMatMulV2"} & rows.keys(), out  # the loops' matmuls ran on oneDNN
