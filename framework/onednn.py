@@ -22,8 +22,12 @@ def prefer_onednn() -> None:
 def onednn_state() -> str:
     """Whether TensorFlow runs its oneDNN kernels in this process, and who decided, for reports."""
     try:
-        from tensorflow.python.util import _pywrap_util_port  # TensorFlow's own check, the one its kernels use
+        import tensorflow  # noqa: F401
     except ImportError:
         return "no TensorFlow"
+    try:
+        from tensorflow.python.util import _pywrap_util_port  # TensorFlow's own check, the one its kernels use
+    except ImportError:  # internal API: a later TensorFlow may move it
+        return f"unknown ({SWITCH}={os.environ.get(SWITCH, 'unset')})"
     state = "on" if _pywrap_util_port.IsMklEnabled() else "off"
     return f"{state} ({SWITCH}={os.environ[SWITCH]})" if SWITCH in os.environ else f"{state} (TensorFlow's default)"
