@@ -73,7 +73,7 @@ def describe_environment() -> dict[str, str]:
         "platform": platform.platform(),
     }
     if keras.backend.backend() == "tensorflow":
-        info["onednn"] = onednn_state()  # off, TensorFlow's matmuls ran up to 2.8x slower on one CPU (framework/onednn.py)
+        info["onednn"] = onednn_state()  # off, our loops' matmuls ran 2.4x slower on one CPU (framework/onednn.py)
     if keras.backend.backend() == "torch" and gpu_available():
         import torch
 

@@ -3,7 +3,7 @@
 TensorFlow's Linux wheels carry oneDNN kernels but use them by default only on CPUs with
 AVX512_VNNI, AVX512_BF16, AVX_VNNI or AMX (``DefaultOneDnnPolicy`` in its ``util/port.cc``). On
 others, such as AMD Zen 3 (AVX2), its matmuls run on Eigen, and the batched matmuls of our
-fused RNN loops there ran 2.8x slower (README, "Speed benchmark"). The switch is read once, when
+fused RNN loops there took 2.4 times as long a call (README, "A family-25 CPU"). The switch is read once, when
 TensorFlow loads, so it has to be set before anything imports TensorFlow: ``framework`` does it
 on import. A value the user set (``TF_ENABLE_ONEDNN_OPTS=0``) is kept. Other backends ignore it.
 """
@@ -16,15 +16,12 @@ SWITCH = "TF_ENABLE_ONEDNN_OPTS"
 
 
 def prefer_onednn() -> None:
+    """oneDNN on in TensorFlow, if nothing has loaded TensorFlow yet and the user left the switch unset."""
     os.environ.setdefault(SWITCH, "1")
 
 
 def onednn_state() -> str:
     """Whether TensorFlow runs its oneDNN kernels in this process, and who decided, for reports."""
-    try:
-        import tensorflow  # noqa: F401
-    except ImportError:
-        return "no TensorFlow"
     try:
         from tensorflow.python.util import _pywrap_util_port  # TensorFlow's own check, the one its kernels use
     except ImportError:  # internal API: a later TensorFlow may move it

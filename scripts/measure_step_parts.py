@@ -15,9 +15,9 @@ from __future__ import annotations
 import argparse
 import statistics
 
-import numpy as np
 import framework  # noqa: F401  (first: it turns TensorFlow's oneDNN kernels on before TensorFlow loads)
 
+import numpy as np
 import tensorflow as tf
 
 from framework import benchmarking

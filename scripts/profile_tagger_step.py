@@ -18,7 +18,7 @@ from pathlib import Path
 
 from framework import benchmarking
 from framework.config import BenchmarkShapes
-from framework.environment import describe_environment
+from framework.onednn import onednn_state
 
 import tensorflow as tf  # noqa: E402 - after framework, which chooses TensorFlow's kernels before it loads
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402 - the profiler's trace format
@@ -66,11 +66,11 @@ def main() -> None:
         picoseconds, calls = op_time_by_type(traces[-1])
     total = sum(picoseconds.values()) / 1e9 / args.steps
     print(f"tagger training step, batch {shapes.batch_size} x {shapes.seq_len} steps, {shapes.units} units; "
-          f"oneDNN {describe_environment().get('onednn', 'not TensorFlow')}")  # fmt: skip
+          f"oneDNN {onednn_state()}")  # fmt: skip
     print(f"{wall * 1000:.1f} ms a step (traced), op time {total:.1f} ms a step over the compute threads")
     for op_type, ps in picoseconds.most_common(args.top):
-        per_step = ps / 1e9 / args.steps
-        print(f"{op_type:28s} {per_step:9.2f} ms {calls[op_type] // args.steps:6d} calls {ps / calls[op_type] / 1e6:9.1f} us/call")
+        per_step, per_call = ps / 1e9 / args.steps, ps / calls[op_type] / 1e6
+        print(f"{op_type:28s} {per_step:9.2f} ms {calls[op_type] // args.steps:6d} calls {per_call:9.1f} us/call")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,10 @@ def test_the_environment_records_the_cpu():
     assert describe_environment()["cpu"] == cpu_name()
 
 
+TENSORFLOW_ONLY = pytest.mark.skipif(os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow",
+                                     reason="TensorFlow's oneDNN switch")  # fmt: skip
+
+
 def _onednn_in_a_fresh_process(env_value):
     """What a new process that imports ``framework`` first, then TensorFlow, reports for oneDNN."""
     env = {key: value for key, value in os.environ.items() if key != "TF_ENABLE_ONEDNN_OPTS"}
@@ -57,12 +61,12 @@ def _onednn_in_a_fresh_process(env_value):
     return result.stdout.strip().splitlines()[-1]
 
 
-@pytest.mark.skipif(os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow", reason="TensorFlow's switch")
+@TENSORFLOW_ONLY
 def test_importing_the_framework_turns_tensorflows_onednn_kernels_on():
     # TensorFlow leaves them off by default on CPUs without AVX512_VNNI/AVX_VNNI/AMX (framework/onednn.py)
     assert _onednn_in_a_fresh_process(None) == "on (TF_ENABLE_ONEDNN_OPTS=1)"
 
 
-@pytest.mark.skipif(os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow", reason="TensorFlow's switch")
+@TENSORFLOW_ONLY
 def test_a_users_choice_of_onednn_is_kept():
     assert _onednn_in_a_fresh_process("0") == "off (TF_ENABLE_ONEDNN_OPTS=0)"
