@@ -153,3 +153,14 @@ def test_profile_tagger_step_sums_op_time_by_type(monkeypatch, capsys):
     rows = {line.split()[0]: line for line in lines[2:]}
     assert all(re.search(rf" {NUMBER} ms +\d+ calls +{NUMBER} us/call$", row) for row in rows.values()), out
     assert {"_MklMatMul", "_MklBatchMatMulV2"} & rows.keys(), out  # the loops' matmuls ran on oneDNN
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's profiler")
+def test_profile_by_node_tells_the_loops_matmul_from_its_gradients(monkeypatch, capsys):
+    out = run_script("profile_tagger_step.py", ["--steps", "2", "--top", "200", "--by-node", "--set", *TINY_SHAPES],
+                     monkeypatch, capsys)  # fmt: skip
+    matmul_nodes = [line.split()[-1] for line in out.strip().splitlines()[2:] if line.startswith("_MklBatchMatMulV2")]
+    in_loop = [node for node in matmul_nodes if "/while/" in node]
+    assert any("gradients" not in node for node in in_loop), out  # the forward loop's recurrent matmul
+    assert any("gradients" in node for node in in_loop), out  # and its gradient, on a row of its own
+    assert all(not re.search(r"_\d+(/|$)", node) for node in matmul_nodes), out  # copies add up under one name
