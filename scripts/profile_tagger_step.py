@@ -29,19 +29,24 @@ from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402 - the prof
 
 
 def op_time_by_type(trace: Path, by_node: bool = False) -> tuple[collections.Counter, collections.Counter]:
-    """Picoseconds and calls per op type (or per op type and node) on TensorFlow's compute threads."""
+    """Picoseconds and calls per (op type, node) on TensorFlow's compute threads; the node is "" unless
+    ``by_node``."""
     space = xplane_pb2.XSpace()
     space.ParseFromString(trace.read_bytes())
     picoseconds, calls = collections.Counter(), collections.Counter()
     for plane in space.planes:
+        keys = {}  # per event metadata: its (op type, node), or None for events that are not ops
+        for metadata_id, metadata in plane.event_metadata.items():
+            name = metadata.name  # "<node name>:<op type>"
+            if ":" in name and "::" not in name:
+                node, op_type = name.rsplit(":", 1)
+                keys[metadata_id] = (op_type, re.sub(r"_[0-9]+", "", node) if by_node else "")
         for line in plane.lines:
             if not line.name.startswith("tf_Compute"):
                 continue
             for event in line.events:
-                name = plane.event_metadata[event.metadata_id].name  # "<node name>:<op type>"
-                if ":" in name and "::" not in name:
-                    node, op_type = name.rsplit(":", 1)
-                    key = f"{op_type}  {re.sub(r'_[0-9]+', '', node)}" if by_node else op_type
+                key = keys.get(event.metadata_id)
+                if key is not None:
                     picoseconds[key] += event.duration_ps
                     calls[key] += 1
     return picoseconds, calls
@@ -75,7 +80,7 @@ def main() -> None:
           f"oneDNN {onednn_state()}")  # fmt: skip
     print(f"{wall * 1000:.1f} ms a step (traced), op time {total:.1f} ms a step over the compute threads")
     for key, ps in picoseconds.most_common(args.top):
-        op_type, _, node = key.partition("  ")
+        op_type, node = key
         per_step, per_call = ps / 1e9 / args.steps, ps / calls[key] / 1e6
         print(f"{op_type:28s} {per_step:9.2f} ms {calls[key] // args.steps:6d} calls {per_call:9.1f} us/call"
               + (f"  {node}" if node else ""))
