@@ -50,13 +50,28 @@ def to_input_scheme(tags: Sequence[Sequence[str]], train_scheme: str, scheme: st
     return [tagschemes.convert(t, train_scheme, scheme) for t in tags]
 
 
+def conlleval_ready(
+    gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], scheme: str
+) -> tuple[list[list[str]], list[list[str]]]:
+    """Tags conlleval can score: IOBES rewritten as the same chunks in IOB2, anything else as is.
+
+    conlleval has no rule for ``S-`` nor for ``B-`` after ``E-``, so scored as IOBES, ``S-PER S-PER``
+    is one chunk and predicting ``B-PER E-PER`` for it would count as correct.
+    """
+    if scheme != "iobes":
+        return [list(t) for t in gold], [list(t) for t in pred]
+    return ([tagschemes.convert(t, "iobes", "iob2") for t in gold],
+            [tagschemes.convert(t, "iobes", "iob2") for t in pred])  # fmt: skip
+
+
 def score_tagging(
-    gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], task: str, split: str, bootstrap: int = 1000
-) -> TaggingScores:
+    gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], task: str, split: str, bootstrap: int = 1000,
+    *, scheme: str,
+) -> TaggingScores:  # fmt: skip
     """Token accuracy for every task; conlleval span P/R/F1 (micro, macro, per type) for ner/chunk.
 
-    Both sequences must be in the input files' scheme. The headline metric gets a 95%
-    bootstrap confidence interval over sentences.
+    Both sequences must be in the input files' ``scheme`` (spans of IOBES are scored through
+    :func:`conlleval_ready`). The headline metric gets a 95% bootstrap confidence interval over sentences.
     """
     metrics = {f"{split}/accuracy": token_metrics.token_accuracy(gold, pred), f"{split}/sentences": len(gold)}
     metrics[f"{split}/tokens"] = sum(len(s) for s in gold)
@@ -67,7 +82,8 @@ def score_tagging(
             low, high = token_metrics.accuracy_bootstrap(gold, pred, n=bootstrap, seed=0)
             metrics.update({f"{split}/accuracy_ci_low": low, f"{split}/accuracy_ci_high": high})
     else:
-        spans = conlleval.evaluate(gold, pred)
+        span_gold, span_pred = conlleval_ready(gold, pred, scheme)
+        spans = conlleval.evaluate(span_gold, span_pred)
         metrics.update(
             {
                 f"{split}/precision": spans.precision,
@@ -84,7 +100,7 @@ def score_tagging(
                  "support": values.gold, "predicted": values.predicted}
             )  # fmt: skip
         if bootstrap:
-            low, high = token_metrics.span_f1_bootstrap(gold, pred, n=bootstrap, seed=0)
+            low, high = token_metrics.span_f1_bootstrap(span_gold, span_pred, n=bootstrap, seed=0)
             metrics.update({f"{split}/f1_ci_low": low, f"{split}/f1_ci_high": high})
     labels, matrix = token_metrics.confusion_matrix(gold, pred)
     rows.sort(key=lambda row: -row["support"])

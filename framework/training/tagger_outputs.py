@@ -27,7 +27,7 @@ def score_sentences(
     predicted = to_input_scheme(predicted, train_scheme, scheme)
     words = [list(s.words) for s in sentences]
     write_columns(predictions_path, words, gold, predicted)
-    scores = score_tagging(gold, predicted, task, split)
+    scores = score_tagging(gold, predicted, task, split, scheme=scheme)
     return scores, seconds, list(zip(words, gold, predicted))
 
 

@@ -97,7 +97,7 @@ def _dev_metrics(model, vocabs: TaggerVocabs, corpus: TaggingCorpus, cfg: Any) -
     gold = [list(s.tags) for s in corpus.dev]
     gold = to_input_scheme(gold, corpus.train_scheme, corpus.scheme)
     predicted = to_input_scheme(predicted, corpus.train_scheme, corpus.scheme)
-    return score_tagging(gold, predicted, cfg.data.task, "dev", bootstrap=0).metrics
+    return score_tagging(gold, predicted, cfg.data.task, "dev", bootstrap=0, scheme=corpus.scheme).metrics
 
 
 def _finish(cfg, run_dir, model, corpus, vocabs, selection, padding, kernels, wall) -> dict[str, Any]:
