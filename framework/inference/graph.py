@@ -4,17 +4,19 @@ Generation calls ``LanguageModel.step`` once per token and scoring calls ``run``
 eagerly, Keras dispatches every layer and every LSTM time step from Python (about 70 ms a step
 for a small 2-layer model on a CPU, against under 2 ms compiled). The compiled function reads
 the model's variables, so it stays valid while training updates the weights, and it is cached
-per model so the dev evaluation of every epoch reuses one trace.
+on the model itself (not in a global map) so the dev evaluation of every epoch reuses one trace
+and the traces go when the model goes: a global map keyed by the model would keep every model of
+an in-process sweep alive, because each compiled function refers back to its model.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
+from typing import Any
 
 import keras
 
-_CACHE: "weakref.WeakKeyDictionary[object, dict[str, Callable]]" = weakref.WeakKeyDictionary()
+_FUNCTIONS = "_rnnseq_graph_functions"
 
 
 def graph_function(model, method: str) -> Callable:
@@ -25,10 +27,23 @@ def graph_function(model, method: str) -> Callable:
     methods branch only on Python values, and AutoGraph would re-read their source files at
     trace time (wrong code if a file was edited while a long run was going).
     """
-    functions = _CACHE.setdefault(model, {})
+    functions = owned_by(model, _FUNCTIONS, dict)
     if method not in functions:
         functions[method] = compile_function(getattr(model, method))
     return functions[method]
+
+
+def owned_by(model, name: str, make: Callable[[], Any]) -> Any:
+    """The helper ``make()`` kept as attribute ``name`` of ``model``, made on first use.
+
+    ``object.__setattr__`` keeps it out of Keras' and TensorFlow's tracking (weights, saving); the
+    model and its helper refer to each other, a cycle Python's garbage collector frees with the model.
+    """
+    helper = vars(model).get(name)
+    if helper is None:
+        helper = make()
+        object.__setattr__(model, name, helper)
+    return helper
 
 
 def compile_function(function: Callable) -> Callable:

@@ -31,7 +31,11 @@ class Hypothesis:
 
 
 def length_limits(source: np.ndarray, ratio: float, minimum: int = 3) -> np.ndarray:
-    """Per-sentence maximum output length: ``ceil(ratio * source length)``, at least ``minimum``."""
+    """Per-sentence maximum output length: ``ceil(ratio * source length)``, at least ``minimum``.
+
+    The source length is that of the source as the encoder reads it, the EOS that closes it
+    included (``pad_sources``), as JoeyNMT counts it.
+    """
     lengths = (np.asarray(source) != 0).sum(axis=1)
     return np.maximum(np.ceil(lengths * ratio).astype(int), minimum)
 
@@ -41,10 +45,16 @@ def length_penalty(length: int, alpha: float) -> float:
     return ((5.0 + length) / 6.0) ** alpha
 
 
-def _force_eos(log_probs, at_limit, eos: int):
-    """Rows at their length limit (``at_limit`` [N] bool) may only emit EOS."""
-    vocab_ids = ops.arange(ops.shape(log_probs)[-1])
-    blocked = ops.logical_and(ops.expand_dims(at_limit, -1), ops.expand_dims(ops.not_equal(vocab_ids, eos), 0))
+def _constrain(log_probs, at_limit, eos: int, bos: int):
+    """Rows at their length limit (``at_limit`` [N] bool) may only emit EOS; no row emits padding or BOS.
+
+    Label smoothing gives every id some probability, and a padding or BOS id fed back as the next
+    input (then dropped from the text) would still count towards the hypothesis' length and score.
+    """
+    vocab_ids = ops.expand_dims(ops.arange(ops.shape(log_probs)[-1]), 0)
+    at_limit = ops.expand_dims(at_limit, -1)
+    blocked = ops.logical_or(ops.logical_and(at_limit, ops.not_equal(vocab_ids, eos)),
+                             ops.logical_or(ops.equal(vocab_ids, 0), ops.equal(vocab_ids, bos)))  # fmt: skip
     return ops.where(blocked, ops.cast(-np.inf, log_probs.dtype), log_probs)
 
 
@@ -60,7 +70,7 @@ class Searcher:
     def _greedy_step_graph(self, tokens, states, outputs, mask, at_limit):
         """Arg-max token [B] and its log-probability [B], new states."""
         log_probs, states, _ = self.model.decode_step(tokens, states, outputs, mask)
-        log_probs = _force_eos(log_probs, at_limit, self.model.eos_id)
+        log_probs = _constrain(log_probs, at_limit, self.model.eos_id, self.model.bos_id)
         best = ops.argmax(log_probs, axis=-1)
         return ops.cast(best, "int32"), ops.take_along_axis(log_probs, ops.expand_dims(best, -1), axis=-1)[:, 0], states
 
@@ -70,7 +80,7 @@ class Searcher:
 
             def step(tokens, states, outputs, mask, scores, at_limit):
                 log_probs, states, _ = self.model.decode_step(tokens, states, outputs, mask)
-                log_probs = _force_eos(log_probs, at_limit, self.model.eos_id)
+                log_probs = _constrain(log_probs, at_limit, self.model.eos_id, self.model.bos_id)
                 vocab = ops.shape(log_probs)[-1]
                 total = ops.reshape(ops.reshape(scores, (-1, 1)) + log_probs, (-1, k * vocab))
                 best_scores, best = ops.top_k(total, k)  # ties: the lower index first, like argmax

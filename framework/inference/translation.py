@@ -8,7 +8,6 @@ variables, so they stay valid while training updates the weights.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,9 +17,9 @@ import numpy as np
 from framework.data.parallel import pad_sources
 from framework.data.subwords import BOS_ID, EOS_ID, Subwords
 from framework.errors import ConfigError
+from framework.inference.graph import owned_by
 from framework.inference.search import Hypothesis, Searcher
 
-_SEARCHERS: "weakref.WeakKeyDictionary[object, Searcher]" = weakref.WeakKeyDictionary()
 FIELDS = ("strategy", "beam_size", "length_penalty", "max_length_ratio", "nbest")
 
 
@@ -58,8 +57,20 @@ class DecodeSettings:
                               f"(got {self.strategy}, beam_size {self.beam_size})")  # fmt: skip
 
     def short_name(self) -> str:
-        """e.g. ``greedy`` or ``beam5``: names an evaluation's keys and files."""
-        return "greedy" if self.strategy == "greedy" else f"beam{self.beam_size}"
+        """e.g. ``greedy``, ``beam5`` or ``beam5-lp0.6-len1.5``: names an evaluation's keys and files.
+
+        Every setting that differs from the default is in the name, so decoding again with another
+        length penalty, length limit or n-best size never replaces the earlier results.
+        """
+        name = "greedy" if self.strategy == "greedy" else f"beam{self.beam_size}"
+        default = DecodeSettings()
+        if self.strategy == "beam" and self.length_penalty != default.length_penalty:
+            name += f"-lp{self.length_penalty:g}"
+        if self.max_length_ratio != default.max_length_ratio:
+            name += f"-len{self.max_length_ratio:g}"
+        if self.nbest != default.nbest:
+            name += f"-nbest{self.nbest}"
+        return name
 
     def describe(self) -> str:
         """e.g. ``greedy`` or ``beam 5 (length penalty 1.0)``, for logs, metrics and reports."""
@@ -79,10 +90,8 @@ class Translation:
 
 
 def searcher_for(model) -> Searcher:
-    """The cached Searcher of ``model`` (compiled once per model)."""
-    if model not in _SEARCHERS:
-        _SEARCHERS[model] = Searcher(model)
-    return _SEARCHERS[model]
+    """The Searcher of ``model``, compiled once and kept on the model (see graph.owned_by)."""
+    return owned_by(model, "_rnnseq_searcher", lambda: Searcher(model))
 
 
 def search_batch(searcher: Searcher, source: np.ndarray, settings: DecodeSettings) -> list[list[Hypothesis]]:

@@ -79,8 +79,10 @@ def test_nbest_lists_are_ordered_by_length_normalised_score():
             assert scores == sorted(scores, reverse=True)
             for h in nbest:  # score = log p / GNMT length penalty over the tokens plus EOS
                 assert h.score == pytest.approx(h.log_prob / length_penalty(len(h.tokens) + 1, alpha))
-        # B-C (0.04) falls off the beam at step 2, behind A-A and A-C (0.18 each)
-        assert [tuple(h.tokens) for h in nbest] == [(B,), (A,), (A, C), (A, A)]
+        # B-C (0.04) falls off the beam at step 2, behind A-A and A-C (0.18 each). In a vocabulary of
+        # four real tokens (PAD and BOS are never emitted) the first step's four best include EOS
+        # (1e-9): the empty sentence finishes first and takes the fourth place before A-A (0.072) ends.
+        assert [tuple(h.tokens) for h in nbest] == [(B,), (A,), (A, C), ()]
 
 
 def test_length_limit_forces_eos():
@@ -93,9 +95,23 @@ def test_length_limit_forces_eos():
     assert [len(h.tokens) for h in greedy] == [4, 6]
     assert greedy[0].tokens == [A, A, A, A]
     for nbest, limit in zip(searcher.beam(source, beam_size=3, alpha=0.0, max_length_ratio=1.0, nbest=3), limits):
-        assert nbest and all(len(h.tokens) == limit for h in nbest)
-        assert nbest[0].tokens == [A] * int(limit)
+        # EOS (mass 1e-9 after every token) is forced at the limit; the beams that took it earlier
+        # by choice are shorter, and none is longer
+        assert nbest and all(len(h.tokens) <= limit for h in nbest)
+        assert [A] * int(limit) in [h.tokens for h in nbest]
     assert length_limits(np.array([[3, 0, 0]]), 1.0).tolist() == [3]  # at least 3 tokens
+
+
+def test_search_never_emits_padding_or_bos():
+    # A model that puts most of its mass on PAD and BOS (label smoothing gives them some): the
+    # search must pick among real tokens, as if PAD and BOS were not in the vocabulary.
+    likes_pad = _table({BOS: {PAD: 0.5, BOS: 0.3, A: 0.15, B: 0.05}, A: {PAD: 0.6, BOS: 0.3, EOS: 0.1}})
+    searcher = Searcher(TableModel(likes_pad))
+    greedy = searcher.greedy(SOURCE, max_length_ratio=2.0)
+    assert [h.tokens for h in greedy] == [[A], [A]]
+    for nbest in searcher.beam(SOURCE, beam_size=3, alpha=0.0, max_length_ratio=2.0, nbest=3):
+        assert nbest and all(PAD not in h.tokens and BOS not in h.tokens for h in nbest)
+        assert nbest[0].tokens == [A]
 
 
 def _random_model(cell: str, attention: str | None) -> Seq2Seq:
@@ -132,3 +148,30 @@ def test_translate_ids_restores_input_order_and_skips_empty_sources():
     single = [translate_ids(model, [ids], settings, batch_size=1)[0] for ids in sources]
     assert [b[0].tokens for b in batched] == [s[0].tokens for s in single]
     assert batched[2][0].tokens == []
+
+
+def test_a_model_and_its_compiled_search_are_freed_together():
+    # The searcher (and its compiled steps) live on the model: once the model is dropped, both go,
+    # so the trials of an in-process sweep do not pile up models.
+    import gc
+    import weakref
+
+    from framework.inference.graph import graph_function
+    from framework.inference.translation import searcher_for
+
+    model = _random_model("lstm", None)
+    translate_ids(model, [np.array([4, 5, 6], "int32")], DecodeSettings("beam", beam_size=2), batch_size=1)
+    graph_function(model, "encode")
+    assert searcher_for(model) is searcher_for(model)
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None
+
+
+def test_decode_names_carry_every_setting_off_the_default():
+    assert DecodeSettings("greedy").short_name() == "greedy"
+    assert DecodeSettings("beam", beam_size=5).short_name() == "beam5"
+    assert DecodeSettings("beam", beam_size=5, length_penalty=0.6).short_name() == "beam5-lp0.6"
+    assert DecodeSettings("greedy", length_penalty=0.6, max_length_ratio=1.5).short_name() == "greedy-len1.5"
+    assert DecodeSettings("beam", beam_size=4, nbest=2).short_name() == "beam4-nbest2"

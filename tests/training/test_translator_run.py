@@ -89,10 +89,11 @@ def test_evaluate_recipe_redecodes_with_overridden_beam(run_dir):
     result = _recipe("evaluate.py", f"run_dir={run_dir}", "split=test", "decode.beam_size=2",
                      "decode.length_penalty=0.6")  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "test-beam2/bleu\t" in result.stdout and "test-beam2/bleu_signature\tnrefs:1" in result.stdout
+    name = "test-beam2-lp0.6"  # every setting off the default is in the name
+    assert f"{name}/bleu\t" in result.stdout and f"{name}/bleu_signature\tnrefs:1" in result.stdout
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["test-beam2/decode"].startswith("beam 2 (length penalty 0.6")  # the run's search, overridden
-    hyp = (run_dir / "test-beam2.hyp.txt").read_text(encoding="utf-8").split("\n")[:-1]
+    assert metrics[f"{name}/decode"].startswith("beam 2 (length penalty 0.6")  # the run's search, overridden
+    hyp = (run_dir / f"{name}.hyp.txt").read_text(encoding="utf-8").split("\n")[:-1]
     assert len(hyp) == 200
     # the run's own test results (its configured search) stay as training wrote them
     assert {k: metrics[k] for k in before} == before
