@@ -14,7 +14,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from framework.errors import ConfigError, UserError
+from framework.errors import ConfigError, RunDirTaken, UserError
 from framework.io import atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -192,6 +192,8 @@ def _run_trial(cfg: DictConfig, run_dir: Path) -> Any:
 
             keras.backend.clear_session()
         metrics = _train(cfg, run_dir)
+    except RunDirTaken:
+        raise  # the run dir is another run's: record nothing there, stop the sweep
     except Exception as err:  # noqa: BLE001 - any failure of one trial is that trial's result
         status = "pruned" if type(err).__name__ == "TrialPruned" else "failed"
         (log.info if status == "pruned" else log.error)("trial %s %s: %s: %s", run_dir.name, status,

@@ -25,3 +25,12 @@ class DataError(UserError):
 
 class ConfigError(UserError):
     """A config value that cannot work, caught at start-up (e.g. one that takes a layer off cuDNN)."""
+
+
+class RunDirTaken(ConfigError):
+    """The run dir holds a run trained under another config: nothing may be written there.
+
+    A multirun trial that fails records its failure in its run dir's ``metrics.json``; this one
+    must not, or rerunning a sweep with other values into the same sweep dir would replace the
+    earlier trials' results.
+    """

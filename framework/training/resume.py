@@ -13,7 +13,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from framework.errors import ConfigError
+from framework.errors import RunDirTaken
 from framework.training.checkpointing import STATE_FILE
 
 # Config keys (and groups) a resumed run may change: how long to train, what to log, where
@@ -29,7 +29,7 @@ def is_resuming(run_dir: Path) -> bool:
 
 
 def check_resumable(run_dir: Path, settings: Any) -> None:
-    """A ConfigError when ``run_dir`` holds a run trained under another config.
+    """A RunDirTaken (a ConfigError) when ``run_dir`` holds a run trained under another config.
 
     Called before the new config is written, so the run dir keeps the record of its own run.
     """
@@ -42,8 +42,8 @@ def check_resumable(run_dir: Path, settings: Any) -> None:
     if changed:
         shown = ", ".join(f"{key}: {_at(previous, key)!r} -> {_at(current, key)!r}" for key in changed[:3])
         more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
-        raise ConfigError(f"{run_dir}: holds a run trained with another config ({shown}{more}); "
-                          "re-run with that run's config to resume it, or set a new hydra.run.dir")  # fmt: skip
+        raise RunDirTaken(f"{run_dir}: holds a run trained with another config ({shown}{more}); re-run with that "
+                          "run's config to resume it, or set a new hydra.run.dir (hydra.sweep.dir for a multirun)")
 
 
 def differing_keys(old: Any, new: Any, prefix: str = "") -> list[str]:

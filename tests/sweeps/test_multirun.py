@@ -6,6 +6,8 @@ import csv
 import json
 import math
 
+import pytest
+
 from sweep_helpers import TINY, run_recipe, shown
 
 
@@ -68,6 +70,28 @@ def test_trial_failure_returns_the_worst_objective(tmp_path, monkeypatch):
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["status"] == "failed" and "diverged" in metrics["error"]
     assert metrics["objective_direction"] == "minimize"
+
+
+def test_a_trial_in_another_runs_dir_stops_the_sweep_and_keeps_that_runs_record(tmp_path, monkeypatch):
+    """Rerunning a sweep with other values into the same sweep dir: the earlier trial's metrics.json
+    stays as it was (recording the clash there as a failed trial would replace its results)."""
+    from omegaconf import OmegaConf
+
+    from framework import cli
+    from framework.errors import RunDirTaken
+
+    earlier = '{"status": "ok", "objective": 0.91}'
+    (tmp_path / "metrics.json").write_text(earlier)
+
+    def clash(cfg, run_dir):
+        raise RunDirTaken(f"{run_dir}: holds a run trained with another config")
+
+    monkeypatch.setattr(cli, "in_multirun", lambda: True)
+    monkeypatch.setattr(cli, "hydra_run_dir", lambda: tmp_path)
+    monkeypatch.setattr(cli, "_train", clash)
+    with pytest.raises(RunDirTaken):
+        cli.run_training(OmegaConf.create({"task": "tagging"}))
+    assert (tmp_path / "metrics.json").read_text() == earlier
 
 
 def test_parallel_trials_with_joblib(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from omegaconf import OmegaConf
 
-from framework.errors import ConfigError
+from framework.errors import RunDirTaken
 from framework.training.checkpointing import STATE_FILE
 from framework.training.resume import check_resumable, differing_keys, is_resuming
 
@@ -40,7 +40,7 @@ def test_more_epochs_and_other_logging_may_resume(tmp_path):
 
 def test_another_model_or_data_setting_is_refused_and_named(tmp_path):
     run_dir = _run_dir(tmp_path, finished_epoch=True)
-    with pytest.raises(ConfigError, match=r"another config \(model\.rnn\.units: 64 -> 128, trainer\.seed: 1 -> 2\)"):
+    with pytest.raises(RunDirTaken, match=r"another config \(model\.rnn\.units: 64 -> 128, trainer\.seed: 1 -> 2\)"):
         check_resumable(run_dir, _with(model__rnn__units=128, trainer__seed=2))
 
 
