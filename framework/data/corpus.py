@@ -36,7 +36,7 @@ def read_tagging_file(path: str, data: Any, scheme: str | None = None, labeled: 
     check = "none" if scheme == "auto" else scheme
     if data.format == "conllu":
         tag_field = data.tag_field if labeled else None
-        return read_conllu(path, tag_field=tag_field, feature_columns=data.feature_columns)
+        return read_conllu(path, tag_field=tag_field, feature_columns=data.feature_columns, scheme=check)
     return read_columns(
         path, word_column=data.word_column, tag_column=data.tag_column if labeled else None, scheme=check,
         separator=data.separator, feature_columns=data.feature_columns,
@@ -57,11 +57,20 @@ def convert_sentences(sentences: list[Sentence], source: str, target: str) -> li
     return [replace(s, tags=tuple(tagschemes.convert(s.tags, source, target))) for s in sentences]
 
 
-def split_off_dev(train: list[Sentence], fraction: float, seed: int) -> tuple[list[Sentence], list[Sentence]]:
-    """Carve a seeded random ``fraction`` of train off as dev (for corpora with no dev split)."""
+def split_off_dev(
+    train: list[Sentence], fraction: float, seed: int, path: str
+) -> tuple[list[Sentence], list[Sentence]]:
+    """Carve a seeded random ``fraction`` of train off as dev (for corpora with no dev split).
+
+    Dev gets at least one sentence and train keeps at least one, so ``path`` (the training file,
+    named in the error) needs at least 2 sentences.
+    """
+    if len(train) < 2:
+        found = f"{len(train)} sentence" + ("" if len(train) == 1 else "s")
+        raise DataError(path, None, f"has {found}: carving a dev split off it needs at least 2 (or set data.dev)")
     order = list(range(len(train)))
     random.Random(seed).shuffle(order)
-    cut = max(1, int(round(len(train) * fraction)))
+    cut = min(len(train) - 1, max(1, int(round(len(train) * fraction))))
     dev_ids = set(order[:cut])
     return [s for i, s in enumerate(train) if i not in dev_ids], [train[i] for i in sorted(dev_ids)]
 
@@ -77,8 +86,26 @@ def _check_paths(data: Any) -> None:
             raise DataError(path, None, f"file not found (data.{key}; set paths.data_dir or data.{key})")
 
 
+def _check_tags(sentences: list[Sentence], scheme: str, origin: str) -> None:
+    """For sources without line numbers (TFDS): the first tag not in ``scheme``, by example and token."""
+    if scheme == "none":
+        return
+    valid: set[str] = set()
+    for sentence in sentences:
+        for position, tag in enumerate(sentence.tags, 1):
+            if tag not in valid:
+                message = tagschemes.tag_error(tag, scheme)
+                if message is not None:
+                    raise DataError(origin, None, f"example {sentence.line}, token {position}: {message}")
+                valid.add(tag)
+
+
 def load_tagging_corpus(data: Any) -> TaggingCorpus:
-    """Read the splits named by ``data`` (files or TFDS) and convert tags to ``data.train_scheme``."""
+    """Read the splits named by ``data`` (files or TFDS) and convert tags to ``data.train_scheme``.
+
+    ``scheme: auto`` is detected from the whole training file (before any dev split is carved
+    off it); dev and test must then hold tags of that scheme, or the reader names the bad line.
+    """
     if data.source == "tfds":
         from framework.data.tfds_source import load_tfds_splits
 
@@ -86,16 +113,22 @@ def load_tagging_corpus(data: Any) -> TaggingCorpus:
             raise ConfigError("data.feature_columns reads columns of local files; it does not apply to data.source=tfds")
         splits = load_tfds_splits(data)
         train, dev, test = splits["train"], splits.get("dev", []), splits.get("test", [])
+        scheme = resolve_scheme(data, train)
+        origins = {name: f"tfds:{data.tfds_name}/{theirs}" for name, theirs in data.tfds_splits.items()}
+        for name, sentences in (("train", train), ("dev", dev), ("test", test)):
+            _check_tags(sentences, scheme, origins.get(name, f"tfds:{data.tfds_name}"))
+        train_origin = origins.get("train", f"tfds:{data.tfds_name}")
     else:
         _check_paths(data)
         train = read_tagging_file(data.train, data)
-        dev = read_tagging_file(data.dev, data) if data.dev else []
-        test = read_tagging_file(data.test, data) if data.test else []
+        scheme = resolve_scheme(data, train)
+        dev = read_tagging_file(data.dev, data, scheme) if data.dev else []
+        test = read_tagging_file(data.test, data, scheme) if data.test else []
+        train_origin = data.train
     if not dev:
-        train, dev = split_off_dev(train, data.dev_fraction or 0.1, data.split_seed)
+        train, dev = split_off_dev(train, data.dev_fraction or 0.1, data.split_seed, train_origin)
     if data.max_train_sentences:
         train = train[: data.max_train_sentences]
-    scheme = resolve_scheme(data, train)
     target = data.train_scheme if scheme != "none" else "none"
     if scheme != "none" and target == "none":
         target = scheme if scheme != "iob1" else "iob2"

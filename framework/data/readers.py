@@ -142,7 +142,7 @@ def _conllu_token(
 
 
 def read_conllu(
-    path: str | os.PathLike, tag_field: str | None = "upos", feature_columns: Sequence[int] = ()
+    path: str | os.PathLike, tag_field: str | None = "upos", feature_columns: Sequence[int] = (), scheme: str = "none"
 ) -> list[Sentence]:
     """Read a CoNLL-U treebank (e.g. UD English EWT) as words with UPOS or XPOS tags.
 
@@ -154,14 +154,15 @@ def read_conllu(
         tag_field: "upos" (column 4) or "xpos" (column 5); None reads unlabeled input.
         feature_columns: 0-based CoNLL-U columns read as extra inputs (e.g. 4 for XPOS, 3 for
             UPOS), stored in ``Sentence.features``.
+        scheme: Tag scheme every tag must belong to (see tagschemes.SCHEMES); "none" accepts any.
 
     Returns:
         The sentences in file order.
 
     Raises:
         DataError: Bad column count, non-integer or out-of-order ID, empty word, ``_`` or empty
-            tag, non-UTF-8 bytes, or a missing/empty file.
-        ValueError: Unknown ``tag_field``.
+            tag, a tag not in ``scheme``, non-UTF-8 bytes, or a missing/empty file.
+        ValueError: Unknown ``tag_field`` or ``scheme``.
         ConfigError: A feature column outside the 10 CoNLL-U columns.
     """
     if tag_field is not None and tag_field not in _CONLLU_TAG_COLUMNS:
@@ -169,6 +170,7 @@ def read_conllu(
     for index in feature_columns:
         if not 0 <= index < 10:
             raise ConfigError(f"feature_columns: {index} is not one of the 10 CoNLL-U columns (0-9)")
+    check_scheme(scheme)
     tag_index = None if tag_field is None else _CONLLU_TAG_COLUMNS[tag_field]
     lines = _read_lines(path)
     builder = _SentenceBuilder()
@@ -178,6 +180,10 @@ def read_conllu(
         elif line[0] != "#":
             token = _conllu_token(path, number, line, tag_index, len(builder.words) + 1, feature_columns)
             if token is not None:
+                if scheme != "none" and token[1] is not None:
+                    message = tag_error(token[1], scheme)
+                    if message is not None:
+                        raise DataError(path, number, message)
                 builder.add(number, *token)
     builder.close()
     if not builder.sentences:

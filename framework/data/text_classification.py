@@ -62,12 +62,31 @@ def _tsv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
         yield number, line.removesuffix("\r").split("\t")
 
 
-def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
-    """(first line number, fields) per CSV record; quoted fields may span lines."""
-    reader = csv.reader(io.StringIO(text.rstrip("\r\n"), newline=""))
+def _csv_rows(text: str, path: str | Path) -> Iterator[tuple[int, list[str]]]:
+    """(first line number, fields) per CSV record; quoted fields may span lines.
+
+    Strict quoting: without it an unclosed quote silently swallows the rest of the file into one
+    field. A runaway quoted field (never closed, or past csv's field size limit) is reported at
+    the line of the record it starts in; other quoting errors at the line where they occur.
+    """
+    reader = csv.reader(io.StringIO(text.rstrip("\r\n"), newline=""), strict=True)
     start = 1
-    for row in reader:  # a blank line inside the file is [] and fails the field count
-        yield start, row
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            message = str(err)
+            if message.startswith("unexpected end of data"):
+                unclosed = 'unclosed quote: expected a closing " before the end of the file'
+                raise DataError(path, start, unclosed) from None
+            if message.startswith("field larger than field limit"):
+                raise DataError(path, start, f"a field is longer than {csv.field_size_limit()} characters, "
+                                             "the csv module's limit (an unclosed quote?)") from None  # fmt: skip
+            hint = ' (a quote inside a quoted field is written "")' if "expected after" in message else ""
+            raise DataError(path, reader.line_num, f"not valid CSV: {message}{hint}") from None
+        yield start, row  # a blank line inside the file is [] and fails the field count
         start = reader.line_num + 1
 
 
@@ -101,7 +120,7 @@ def read_examples(
         if not 0 <= index < columns:
             raise ConfigError(f"data.{name}={index} is outside the {columns} columns (0-based)")
     text = decode_utf8(path)
-    rows = _tsv_rows(text) if format == "tsv" else _csv_rows(text)
+    rows = _tsv_rows(text) if format == "tsv" else _csv_rows(text, path)
     allowed = set(labels) if labels is not None else None
     examples = []
     for number, fields in rows:

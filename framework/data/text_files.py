@@ -8,17 +8,18 @@ from framework.errors import DataError
 
 
 def decode_utf8(path: str | Path) -> str:
-    """The file's text; a missing file, an empty file or a non-UTF-8 byte is a DataError."""
+    """The file's text without a leading BOM; a missing file, an empty or whitespace-only file (a BOM
+    alone counts as empty) or a non-UTF-8 byte is a DataError."""
     path = Path(path)
     if not path.is_file():
         raise DataError(path, None, "file not found")
     data = path.read_bytes()
-    if not data.strip():
-        raise DataError(path, None, "file is empty")
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
         raise DataError(path, line, f"not UTF-8: byte 0x{data[err.start]:02x} at column {column}") from None
-    return text.removeprefix("\ufeff")
+    if not text.strip():  # after the BOM is dropped: a BOM and blank lines hold no text either
+        raise DataError(path, None, "file is empty")
+    return text

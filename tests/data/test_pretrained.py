@@ -93,3 +93,48 @@ def test_non_numeric_value_and_bad_bytes(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(DataError, match="file not found"):
         load_vectors(str(tmp_path / "nope.txt"), VOCAB, 3)
+
+
+def test_words_with_spaces_take_all_but_the_last_dim_fields(tmp_path):
+    """glove.840B.300d has words such as ". . ." followed by its 300 numbers."""
+    vocab = Vocabulary(("<pad>", "<unk>", "the", ". . .", "at name@domain.com"))
+    path = tmp_path / "vectors.txt"
+    path.write_text("the 1 2 3\n. . . 4 5 6\nat name@domain.com -1 0 1 \n", encoding="utf-8")
+    matrix, found = load_vectors(str(path), vocab, 3)
+    assert found == 3
+    np.testing.assert_array_equal(matrix[vocab.id(". . .")], [4, 5, 6])
+    np.testing.assert_array_equal(matrix[vocab.id("at name@domain.com")], [-1, 0, 1])
+    path.write_text("the 1 2 3\n. . . 4 x 6\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"vectors\.txt:2: expected numbers after the word"):
+        load_vectors(str(path), vocab, 3)
+
+
+def test_a_first_vector_of_another_dimension_is_still_refused(tmp_path):
+    """A file of 4-dimensional vectors read as 3: not the word "the 0.1" with three numbers."""
+    path = tmp_path / "vectors.txt"
+    path.write_text("the 0.1 0.2 0.3 0.4\n. . . 1 2 3 4\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"vectors\.txt:1: expected a word and 3 numbers, found 4 numbers"):
+        load_vectors(str(path), VOCAB, 3)
+    path.write_text("2 4\nthe 0.1 0.2 0.3 0.4\n", encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        load_vectors(str(path), VOCAB, 3)
+    assert str(info.value) == f"{path}:1: the word2vec header says 4 numbers a vector, expected 3 (model.embedding.dim)"
+
+
+def test_a_bom_before_the_word2vec_header_or_the_first_word_is_dropped(tmp_path):
+    path = tmp_path / "vectors.txt"
+    for text in ("1 3\nthe 1 2 3\n", "the 1 2 3\n"):
+        path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+        matrix, found = load_vectors(str(path), VOCAB, 3)
+        assert found == 1
+        np.testing.assert_array_equal(matrix[VOCAB.id("the")], [1, 2, 3])
+
+
+@pytest.mark.parametrize(("content", "what"), [(b"", "file is empty"), (b"\xef\xbb\xbf\n\n", "file is empty"),
+                                               (b"0 3\n", "no vectors after the word2vec header")])  # fmt: skip
+def test_a_file_without_vectors_is_a_data_error(tmp_path, content, what):
+    path = tmp_path / "vectors.txt"
+    path.write_bytes(content)
+    with pytest.raises(DataError) as info:
+        load_vectors(str(path), VOCAB, 3)
+    assert str(info.value) == f"{path}: {what}: expected lines of a word and 3 numbers (model.embedding.pretrained)"

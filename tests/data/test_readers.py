@@ -107,6 +107,20 @@ def test_read_conllu_checks_only_the_chosen_tag_field(tmp_path):
     _raises(lambda: read_conllu(no_xpos, "xpos"), no_xpos, 1, "expected an XPOS tag in column 5, found '_'")
 
 
+def test_read_conllu_checks_tags_against_a_scheme_at_their_line(tmp_path):
+    """A multiword range and a comment inside the sentence: the error names the tag's own line."""
+    lines = [_conllu_line("1", "Ann", "B-PER"), "# note", _conllu_line("2-3", "Bob's", "_"),
+             _conllu_line("2", "Bob", "I-PER"), _conllu_line("3", "'s", "S-PER")]  # fmt: skip
+    path = _file(tmp_path, "\n".join(lines) + "\n", "ner.conllu")
+    assert [s.tags for s in read_conllu(path, scheme="iobes")] == [("B-PER", "I-PER", "S-PER")]
+    assert [s.tags for s in read_conllu(path)] == [("B-PER", "I-PER", "S-PER")]  # "none" accepts any tag
+    expected = "expected an IOB2 tag (O, B-TYPE or I-TYPE), found 'S-PER'"
+    _raises(lambda: read_conllu(path, scheme="iob2"), path, 5, expected)
+    assert read_conllu(path, tag_field=None, scheme="iob2")[0].tags == ()  # unlabeled input has no tags to check
+    with pytest.raises(ValueError, match="unknown tag scheme 'bio'"):
+        read_conllu(path, scheme="bio")
+
+
 # --- file-level problems, shared by every reader -------------------------------------------------
 
 READERS = {

@@ -11,6 +11,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from framework.data.classification_pipeline import training_dataset
+from framework.data.text_files import decode_utf8
 from framework.data.text_classification import (TextEncoder, balanced_class_weights, build_encoder, load_corpus,
                                                 pad_right, read_examples, read_split, stratified_split,
                                                 write_split)  # fmt: skip
@@ -91,6 +92,34 @@ def test_csv_wrong_field_count_names_the_line(tmp_path):
     path = _write(tmp_path, 'label,text\npos,"a, b"\nneg,x,extra\n', "data.csv")
     with pytest.raises(DataError, match=r"data\.csv:3: expected 2 fields"):
         read_examples(path, format="csv", header=True)
+
+
+def test_csv_unclosed_quote_is_reported_not_swallowed(tmp_path):
+    """Non-strict csv read an unclosed quote as one field holding the rest of the file."""
+    path = _write(tmp_path, 'label,text\npos,fine\nneg,"never closed\npos,ok\nneg,fine\n', "data.csv")
+    with pytest.raises(DataError) as caught:
+        read_examples(path, format="csv", header=True)
+    assert str(caught.value) == f'{path}:3: unclosed quote: expected a closing " before the end of the file'
+
+
+def test_csv_field_over_the_csv_limit_and_bad_quoting_are_data_errors(tmp_path):
+    path = _write(tmp_path, 'label,text\npos,ok\nneg,"' + "x" * 140_000 + '"\n', "data.csv")
+    with pytest.raises(DataError, match=r"data\.csv:3: a field is longer than 131072 characters"):
+        read_examples(path, format="csv", header=True)
+    path = _write(tmp_path, 'label,text\npos,ok\nneg,"say "hi" now"\n', "data.csv")
+    with pytest.raises(DataError, match=r"data\.csv:3: not valid CSV: ',' expected after '\"'"):
+        read_examples(path, format="csv", header=True)
+
+
+@pytest.mark.parametrize("content", [b"\xef\xbb\xbf", b"\xef\xbb\xbf\n", b"\xef\xbb\xbf \r\n\t\n"],
+                         ids=["bom", "bom_newline", "bom_whitespace"])  # fmt: skip
+def test_a_file_of_only_a_bom_and_whitespace_is_empty(tmp_path, content):
+    path = _write(tmp_path, content)
+    for fmt in ("tsv", "csv"):
+        with pytest.raises(DataError) as caught:
+            read_examples(path, format=fmt)
+        assert str(caught.value) == f"{path}: file is empty"
+    assert decode_utf8(_write(tmp_path, b"\xef\xbb\xbfham\tok\n")) == "ham\tok\n"
 
 
 def test_header_only_file_has_no_examples(tmp_path):
