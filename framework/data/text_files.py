@@ -7,19 +7,31 @@ from pathlib import Path
 from framework.errors import DataError
 
 
-def decode_utf8(path: str | Path) -> str:
-    """The file's text without a leading BOM; a missing file, an empty or whitespace-only file (a BOM
-    alone counts as empty) or a non-UTF-8 byte is a DataError."""
+def read_utf8(path: str | Path) -> str:
+    """The file's text without a leading BOM, which may be empty (a run's outputs can be).
+
+    Raises:
+        DataError: a missing or unreadable file, or a byte that is not UTF-8 (with line and column).
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(path, None, "file not found")
-    data = path.read_bytes()
     try:
-        text = data.decode("utf-8").removeprefix("\ufeff")
+        data = path.read_bytes()
+    except OSError as err:
+        raise DataError(path, None, f"cannot read the file: {err.strerror or err}") from None
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
         raise DataError(path, line, f"not UTF-8: byte 0x{data[err.start]:02x} at column {column}") from None
+
+
+def decode_utf8(path: str | Path) -> str:
+    """The file's text without a leading BOM; a missing file, an empty or whitespace-only file (a BOM
+    alone counts as empty) or a non-UTF-8 byte is a DataError."""
+    text = read_utf8(path)
     if not text.strip():  # after the BOM is dropped: a BOM and blank lines hold no text either
         raise DataError(path, None, "file is empty")
     return text

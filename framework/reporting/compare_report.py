@@ -8,13 +8,16 @@ sentences for translators.
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from omegaconf import OmegaConf
 
+from framework.data.text_files import read_utf8
 from framework.errors import DataError
 from framework.reporting import compare_translation as translation
 from framework.reporting.document import Document
@@ -49,10 +52,38 @@ def load_run(path: str | Path) -> Run:
     path = Path(path)
     if not (path / "config.yaml").is_file():
         raise DataError(path, None, "not a run dir (no config.yaml)")
-    config = OmegaConf.to_container(OmegaConf.load(path / "config.yaml"), resolve=False)
+    config = _read_config(path / "config.yaml")
     metrics_path = path / "metrics.json"
-    metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
+    metrics = _read_metrics(metrics_path) if metrics_path.is_file() else {}
     return Run(path.name, path, flatten(config), metrics)
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    """A run's resolved config: a YAML mapping (a one-line DataError when it is not)."""
+    text = read_utf8(path)
+    expected = "expected a YAML mapping of config keys"
+    try:
+        config = OmegaConf.to_container(OmegaConf.load(io.StringIO(text)), resolve=False)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        problem = " ".join(str(getattr(err, "problem", None) or err).split())
+        raise DataError(path, mark.line + 1 if mark else None, f"not valid YAML: {problem}") from None
+    except OSError:  # OmegaConf's "Invalid loaded object type": a scalar document
+        raise DataError(path, None, f"{expected}, found a single value") from None
+    if not isinstance(config, dict):
+        raise DataError(path, None, f"{expected}, found a list")
+    return config
+
+
+def _read_metrics(path: Path) -> dict[str, Any]:
+    """A run's metrics: a JSON object (a one-line DataError when it is not)."""
+    try:
+        metrics = json.loads(read_utf8(path))
+    except json.JSONDecodeError as err:
+        raise DataError(path, err.lineno, f"not valid JSON: {err.msg} (column {err.colno})") from None
+    if not isinstance(metrics, dict):
+        raise DataError(path, None, f"expected a JSON object of metrics, found {type(metrics).__name__}")
+    return metrics
 
 
 def _unique_names(runs: list[Run]) -> None:
@@ -127,12 +158,25 @@ def per_label_f1(run: Run) -> dict[str, float]:
     path = run.path / "test.predictions.conll"
     if not path.is_file():
         return {}
+    from framework.data.tagschemes import detect_scheme
     from framework.evaluation import conlleval
+    from framework.evaluation.tagger_eval import conlleval_ready
     from framework.evaluation.token_metrics import per_label_scores
 
-    gold, pred = conlleval.read_conlleval_file(path)
+    try:
+        gold, pred = conlleval.read_conlleval_file(path)
+    except UnicodeDecodeError:
+        read_utf8(path)  # raises the DataError naming the line and column of the bad byte
+        raise
+    except OSError as err:
+        raise DataError(path, None, f"cannot read the file: {err.strerror or err}") from None
     task = run.metrics.get("task") or run.config.get("data.task")
     if task in SPAN_TASKS:
+        scheme = detect_scheme(gold)  # IOBES is scored as the same chunks in IOB2: conlleval has no S- rule
+        try:
+            gold, pred = conlleval_ready(gold, pred, scheme)
+        except ValueError as err:
+            raise DataError(path, None, f"cannot read the tags as {scheme}: {err}") from None
         return {t: s.f1 for t, s in conlleval.evaluate(gold, pred).per_type.items()}
     return {label: s["f1"] for label, s in per_label_scores(gold, pred).items()}
 
@@ -155,12 +199,12 @@ def _add_translation(doc: Document, runs: list[Run], bootstrap: int, examples: i
                   f"p-values test each system against {runs[0].name}.")  # fmt: skip
     rows = translation.paired_bootstrap(refs, systems, bootstrap, seed)
     doc.table(["system", "BLEU", "mean ± 95% CI", "p-value"], rows)
-    different = translation.differing_sentences(refs, systems, examples)
+    header, different = translation.differing_sentences(refs, systems, examples)
     doc.heading("Sentences where the systems differ most")
     if not different:
         doc.paragraph("The first two systems' translations are identical.")
     for row in different:
-        doc.table(["", "text"], [[k, v] for k, v in row.items()])
+        doc.table(["", "text"], [list(field) for field in zip(header, row)])
 
 
 def build_comparison(runs: list[Run], bootstrap: int = 1000, examples: int = 10, seed: int = 12345) -> Document:
