@@ -50,15 +50,15 @@ def trial_rows(ranked: list[Trial], swept: list[str], metrics: list[str]) -> tup
     return columns, rows
 
 
-def write_trials_csv(path: Path, ranked: list[Trial], swept: list[str], metrics: list[str]) -> None:
-    """``trials.csv``: the trial table plus full overrides and run dir, for pandas or a sheet."""
+def trials_csv(ranked: list[Trial], swept: list[str], metrics: list[str]) -> str:
+    """The text of ``trials.csv``: the trial table plus full overrides and run dir, for pandas or a sheet."""
     columns, rows = trial_rows(ranked, swept, metrics)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([*columns[:-1], "error", "overrides", "run_dir"])
     for trial, row in zip(ranked, rows):
         writer.writerow([*row[:-1], " ".join(trial.error.split()), " ".join(trial.overrides), str(trial.path)])
-    atomic_write_text(path, buffer.getvalue())
+    return buffer.getvalue()
 
 
 def _add_param_plots(doc: Document, ranked: list[Trial], swept: list[str], objective: str) -> None:
@@ -142,12 +142,18 @@ def build_sweep_document(sweep_dir: Path, trials: list[Trial]) -> Document:
 def write_sweep_report(sweep_dir: str | Path) -> list[Path]:
     """Write ``sweep_report.md``, ``sweep_report.html`` (+ plots/) and ``trials.csv``.
 
+    Everything is built (the CSV text, the document and its plots) before anything is written, so
+    a failure leaves the previous trials.csv and report together, never a new CSV beside a stale
+    report; each file is then replaced atomically, the report (its plots first) before the CSV.
+
     Returns:
         The written paths, trials.csv first.
     """
     sweep_dir = Path(sweep_dir)
     trials = read_trials(sweep_dir)
-    ranked = rank_trials(trials)
+    table = trials_csv(rank_trials(trials), swept_params(trials), headline_metrics(trials))
+    doc = build_sweep_document(sweep_dir, trials)
+    report_paths = doc.save(sweep_dir, stem="sweep_report")
     csv_path = sweep_dir / "trials.csv"
-    write_trials_csv(csv_path, ranked, swept_params(trials), headline_metrics(trials))
-    return [csv_path, *build_sweep_document(sweep_dir, trials).save(sweep_dir, stem="sweep_report")]
+    atomic_write_text(csv_path, table)
+    return [csv_path, *report_paths]

@@ -4,6 +4,12 @@ A trial's run dir is whatever Hydra made for it (``<sweep dir>/<job num>`` by de
 nested ``hydra.sweep.subdir``), so trials are found by their ``.hydra/overrides.yaml``. A
 trial without ``metrics.json`` is still running or was killed, and is listed as
 ``incomplete`` rather than skipped: a report that hides trials hides problems.
+
+An unreadable ``overrides.yaml`` (bad YAML, not a list of overrides) is a one-line DataError for
+a finished trial, whose row and command line would otherwise be wrong. A trial without
+``metrics.json`` may be one Hydra is launching right now (it writes the file in place) or one that
+was killed while writing it: that trial is listed as ``incomplete`` with the read error as its
+error, so a report of a live or crashed sweep is still written and still shows the trial.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from framework.data.text_files import read_utf8
 from framework.errors import DataError
 from framework.sweeps.objective import MAXIMIZE, sort_key
 
@@ -37,6 +44,7 @@ class Trial:
     status: str  # ok | failed | pruned | incomplete
     metrics: dict[str, Any] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
+    read_error: str = ""  # why the trial's own files could not be read (an incomplete trial only)
 
     @property
     def ok(self) -> bool:
@@ -52,6 +60,8 @@ class Trial:
     @property
     def error(self) -> str:
         """Why the trial failed (empty for a finished trial)."""
+        if self.read_error:
+            return self.read_error
         return str(self.metrics.get("error", "")) if self.status != "ok" else ""
 
     @property
@@ -78,21 +88,52 @@ def _finite(value: float | None) -> bool:
 
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(read_utf8(path))
     except json.JSONDecodeError as err:
         raise DataError(path, err.lineno, f"not valid JSON: {err.msg}") from None
 
 
+def read_overrides(path: Path) -> list[str]:
+    """A trial's ``.hydra/overrides.yaml``: a YAML list of ``key=value`` strings (empty file: none).
+
+    Raises:
+        DataError: not UTF-8, not valid YAML (with its line), or not a flat list.
+    """
+    try:
+        overrides = yaml.safe_load(read_utf8(path))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        problem = " ".join(str(getattr(err, "problem", None) or err).split())
+        raise DataError(path, mark.line + 1 if mark else None, f"not valid YAML: {problem}") from None
+    if overrides is None:
+        return []
+    if not isinstance(overrides, list) or any(isinstance(o, (dict, list)) for o in overrides):
+        raise DataError(path, None, "expected a YAML list of overrides such as '- model.rnn.units=64'")
+    return [str(o) for o in overrides]
+
+
 def read_trial(sweep_dir: Path, run_dir: Path) -> Trial:
-    """The trial whose Hydra output dir is ``run_dir``."""
-    overrides = yaml.safe_load((run_dir / OVERRIDES).read_text(encoding="utf-8")) or []
+    """The trial whose Hydra output dir is ``run_dir``.
+
+    Raises:
+        DataError: a bad ``metrics.json`` or ``history.json``, or a bad ``overrides.yaml`` of a
+            trial that has a ``metrics.json`` (see the module docstring for one that has none).
+    """
     metrics_path, history_path = run_dir / "metrics.json", run_dir / "history.json"
+    name = run_dir.relative_to(sweep_dir).as_posix()
+    try:
+        overrides = read_overrides(run_dir / OVERRIDES)
+    except DataError as err:
+        if metrics_path.is_file():
+            raise
+        return Trial(name, run_dir, [], "incomplete", read_error=f"DataError: {err}")
     metrics = _read_json(metrics_path) if metrics_path.is_file() else {}
+    if not isinstance(metrics, dict):
+        raise DataError(metrics_path, None, f"expected a JSON object of metrics, found {type(metrics).__name__}")
     history = _read_json(history_path) if history_path.is_file() else []
     status = str(metrics.get("status", "incomplete" if not metrics else "ok"))
-    name = run_dir.relative_to(sweep_dir).as_posix()
     history = history if isinstance(history, list) else []
-    return Trial(name, run_dir, [str(o) for o in overrides], status, metrics, history)
+    return Trial(name, run_dir, overrides, status, metrics, history)
 
 
 def _trial_number(trial: Trial) -> tuple:
@@ -133,7 +174,11 @@ def rank_trials(trials: list[Trial]) -> list[Trial]:
 
 
 def swept_params(trials: list[Trial]) -> list[str]:
-    """The override keys whose value differs between trials (or is missing from some)."""
+    """The override keys whose value differs between trials (or is missing from some).
+
+    A trial whose overrides could not be read has unknown, not empty, overrides: it is left out.
+    """
+    trials = _with_overrides(trials)
     keys: dict[str, None] = {}
     for trial in trials:
         keys.update(dict.fromkeys(trial.params))
@@ -142,8 +187,12 @@ def swept_params(trials: list[Trial]) -> list[str]:
 
 def fixed_overrides(trials: list[Trial]) -> dict[str, str]:
     """Overrides every trial shares: the sweep's base settings."""
-    swept = set(swept_params(trials))
-    return {k: v for k, v in trials[0].params.items() if k not in swept} if trials else {}
+    swept, known = set(swept_params(trials)), _with_overrides(trials)
+    return {k: v for k, v in known[0].params.items() if k not in swept} if known else {}
+
+
+def _with_overrides(trials: list[Trial]) -> list[Trial]:
+    return [t for t in trials if not t.read_error]
 
 
 def headline_metrics(trials: list[Trial]) -> list[str]:

@@ -67,11 +67,13 @@ class OptunaSweeper(Sweeper):
         )
 
     def sweep(self, arguments: List[str]) -> Any:
+        from framework.io import atomic_write_text
         from framework.sweeps.optuna_search import run_study
 
         assert self.config is not None and self.launcher is not None
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        # what OmegaConf.save writes, but replaced atomically: never a half-written multirun.yaml
+        atomic_write_text(sweep_dir / "multirun.yaml", OmegaConf.to_yaml(self.config))
         task = OmegaConf.select(self.config, "task", default=None)
         return run_study(self, self.settings, arguments, sweep_dir, task)

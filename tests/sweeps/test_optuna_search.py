@@ -116,3 +116,45 @@ def test_a_resumed_study_does_not_draw_the_first_start_again(sampler):
 
     assert first_draw(0) == first_draw(0)  # still repeatable
     assert first_draw(1) != first_draw(0)
+
+
+MULTIRUN_UNDER_A_FILE_SIZE_LIMIT = """
+import resource, signal, sys
+from pathlib import Path
+from omegaconf import OmegaConf
+from framework.sweeps import optuna_search
+from hydra_plugins.rnnseq_optuna_sweeper.optuna_sweeper import OptunaSweeper
+
+optuna_search.run_study = lambda *args: "study ran"
+sweeper = OptunaSweeper()
+sweeper.config = OmegaConf.create({"hydra": {"sweep": {"dir": sys.argv[1]}}, "task": "tagging", "big": "x" * 4000})
+sweeper.launcher = object()
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG, as on a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (1000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+try:
+    sweeper.sweep([])
+except OSError as err:
+    print("write failed:", err)
+print("after the failed write:", repr((Path(sys.argv[1]) / "multirun.yaml").read_text()))
+resource.setrlimit(resource.RLIMIT_FSIZE, (2000000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+sweeper.config.big = "y"
+print(sweeper.sweep([]))
+"""
+
+
+def test_multirun_yaml_is_replaced_atomically(tmp_path):
+    """A write that fails (disk full) leaves the earlier multirun.yaml whole; a good one replaces it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "multirun.yaml").write_text("earlier: sweep\n")
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run([sys.executable, "-c", MULTIRUN_UNDER_A_FILE_SIZE_LIMIT, str(tmp_path)], cwd=root,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "write failed:" in result.stdout and result.stdout.rstrip().endswith("study ran")
+    assert "after the failed write: 'earlier: sweep\\n'" in result.stdout  # not truncated, not half-written
+    assert [p.name for p in tmp_path.iterdir()] == ["multirun.yaml"]  # no temp file left behind
+    assert (tmp_path / "multirun.yaml").read_text() == "hydra:\n  sweep:\n    dir: " + str(tmp_path) + \
+        "\ntask: tagging\nbig: 'y'\n"

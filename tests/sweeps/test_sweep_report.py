@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import json
 
-from sweep_helpers import fake_sweep, make_trial
+import pytest
+from sweep_helpers import fake_sweep, make_trial, ok
 
+from framework.reporting import sweep_plots
 from framework.reporting.sweep_report import write_sweep_report
 
 
@@ -59,3 +61,32 @@ def test_report_recipe(tmp_path):
     assert (sweep / "sweep_report.html").is_file() and (sweep / "trials.csv").is_file()
     missing = run_recipe("report", f"sweep_dir={tmp_path / 'nope'}")
     assert missing.returncode == 2 and missing.stderr.startswith("error: ") and "not found" in missing.stderr
+
+
+def test_a_report_that_fails_to_build_leaves_the_csv_and_report_of_the_last_one(tmp_path, monkeypatch):
+    sweep = fake_sweep(tmp_path / "sweep")
+    write_sweep_report(sweep)
+    before = {name: (sweep / name).read_bytes() for name in ("trials.csv", "sweep_report.md", "sweep_report.html")}
+    make_trial(sweep, "11", ["model.rnn.units=256", "trainer.epochs=1"], ok(0.9))
+
+    def broken_plot(*args, **kwargs):
+        raise RuntimeError("plotting failed")
+
+    monkeypatch.setattr(sweep_plots, "objective_vs_param", broken_plot)
+    with pytest.raises(RuntimeError, match="plotting failed"):
+        write_sweep_report(sweep)
+    assert {name: (sweep / name).read_bytes() for name in before} == before  # no new CSV beside a stale report
+    assert not [p.name for p in sweep.iterdir() if p.name.endswith(".tmp")]
+    monkeypatch.undo()
+    write_sweep_report(sweep)
+    assert "\n1,11,ok,0.9,256," in (sweep / "trials.csv").read_text()
+    assert "model.rnn.units=256" in (sweep / "sweep_report.md").read_text()
+
+
+def test_report_of_a_live_sweep_lists_a_trial_whose_overrides_are_being_written(tmp_path):
+    sweep = fake_sweep(tmp_path / "sweep")
+    (sweep / "2" / ".hydra" / "overrides.yaml").write_text("- 'model.rnn.uni")
+    write_sweep_report(sweep)
+    with open(sweep / "trials.csv", encoding="utf-8") as handle:
+        rows = {r["trial"]: r for r in csv.DictReader(handle)}
+    assert rows["2"]["status"] == "incomplete" and "overrides.yaml:1: not valid YAML" in rows["2"]["error"]
