@@ -8,8 +8,6 @@ so a file of millions of lines needs memory for one chunk only, and logs its pro
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ from framework.data.subwords import SETTINGS_FILE, Subwords
 from framework.errors import ConfigError, DataError
 from framework.evaluation.run_metrics import evaluation_name, merge_into_metrics
 from framework.inference.translation import DecodeSettings, Translation, translate
+from framework.io import atomic_save
 from framework.run_loading import require_run_files
 
 log = logging.getLogger(__name__)
@@ -138,10 +137,10 @@ def predict_translator(run_dir: Path, settings: Any) -> str:
     total = count_lines(Path(settings.input)) if Path(settings.input).is_file() else 0
     log.info("translating %d lines: %s", total, decode.describe())
     done, start = 0, time.perf_counter()
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".tmp")
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; the output is an ordinary file
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+
+    def write_translations(tmp: Path) -> None:
+        nonlocal done
+        with open(tmp, "w", encoding="utf-8") as handle:
             for chunk in read_chunks(settings.input, batch_size * CHUNK_BATCHES):
                 for nbest in translate(run.model, run.subwords, chunk, decode, batch_size):
                     handle.write(format_output(done, nbest, decode.nbest))
@@ -149,8 +148,6 @@ def predict_translator(run_dir: Path, settings: Any) -> str:
                 rate = done / max(time.perf_counter() - start, 1e-9)
                 log.info("translated %d/%d lines (%.0f%%, %.1f sentences/s)", done, total, 100 * done / max(total, 1),
                          rate)  # fmt: skip
-        os.replace(tmp, output)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+    atomic_save(output, write_translations, suffix=".tmp")
     return f"translated {done} lines -> {output}"

@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import keras
 
-from framework.io import atomic_write_json
+from framework.io import atomic_save, atomic_write_json
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +81,7 @@ def set_seed_states(model: keras.Model, states: list[list[int]] | None) -> None:
 
 def save_model_atomically(model: keras.Model, path: Path) -> None:
     """``model.save`` to a temp ``.keras`` file beside ``path``, then rename over it."""
-    tmp = path.with_name(f".{path.stem}.tmp.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
+    atomic_save(path, model.save, suffix=".keras")
 
 
 class DevSelection(keras.callbacks.Callback):
@@ -165,9 +162,7 @@ class DevSelection(keras.callbacks.Callback):
         backup_dir = self.run_dir / BACKUP_DIR
         backup_dir.mkdir(parents=True, exist_ok=True)
         name = f"epoch-{epoch}.weights.h5"
-        tmp = backup_dir / f".{name}.tmp.weights.h5"
-        self.model.save_weights(tmp)
-        os.replace(tmp, backup_dir / name)
+        atomic_save(backup_dir / name, self.model.save_weights, suffix=".weights.h5")
         previous = self.state.get("backup")
         self.state["backup"] = name
         self.state["seed_states"] = seed_states(self.model)
