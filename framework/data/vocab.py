@@ -28,9 +28,15 @@ class Vocabulary:
     def build(
         cls, items: Iterable[str], min_freq: int = 1, specials: bool = True, max_size: int | None = None
     ) -> "Vocabulary":
-        """Count ``items`` and keep those seen ``min_freq`` times, most frequent first (ties by text)."""
+        """Count ``items`` and keep those seen ``min_freq`` times, most frequent first (ties by text).
+
+        With ``specials``, a literal ``<pad>`` or ``<unk>`` in the text (PTB writes rare words as
+        ``<unk>``) is not added again: it would shadow the special's id.
+        """
         counts = Counter(items)
-        kept = sorted((t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t))
+        reserved = {PAD, UNK} if specials else set()
+        kept = sorted((t for t, c in counts.items() if c >= min_freq and t not in reserved),
+                      key=lambda t: (-counts[t], t))  # fmt: skip
         if max_size is not None:
             kept = kept[:max_size]
         return cls(((PAD, UNK) if specials else ()) + tuple(kept), specials)
@@ -46,9 +52,10 @@ class Vocabulary:
         return 1 if self.specials else -1
 
     def id(self, token: str) -> int:
-        """The id of ``token``; the unknown id for a token not in the vocabulary."""
+        """The id of ``token``; the unknown id for a token not in the vocabulary, and for a literal
+        ``<pad>`` in the input (id 0 would mask the word out, mid-sentence)."""
         index = self._index.get(token)
-        if index is None:
+        if index is None or (index == 0 and self.specials):
             if not self.specials:
                 raise KeyError(token)
             return 1

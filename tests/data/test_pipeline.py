@@ -33,10 +33,19 @@ def _vocabs(**overrides) -> TaggerVocabs:
 def test_vocabulary_specials_frequency_order_and_unknowns():
     vocab = Vocabulary.build(["b", "a", "c", "a", "b", "a", "d"], min_freq=2)
     assert vocab.tokens == (PAD, UNK, "a", "b")  # most frequent first, rare "c"/"d" dropped
-    assert vocab.id(PAD) == 0 and vocab.id(UNK) == 1 and vocab.unk_id == 1
+    assert vocab.tokens[0] == PAD and vocab.id(UNK) == 1 and vocab.unk_id == 1
+    assert vocab.id(PAD) == 1  # a literal "<pad>" in the input is a word, never the padding id
     assert vocab.id("c") == 1 and "c" not in vocab and "a" in vocab
     assert vocab.encode(["a", "zzz", "b"]) == [2, 1, 3]
     assert vocab.decode([3, 2, 0]) == ["b", "a", PAD]
+
+
+def test_literal_specials_in_the_training_text_keep_the_special_ids():
+    # PTB writes rare words as "<unk>"; a "<pad>" can occur in scraped text. Neither gets a second
+    # entry, which would shadow the special (then "<unk>" in the input would not be id 1).
+    vocab = Vocabulary.build(["<unk>", "<unk>", "a", "<pad>", "<pad>", "<pad>"])
+    assert vocab.tokens == (PAD, UNK, "a")
+    assert vocab.encode(["a", "<unk>", "<pad>", "b"]) == [2, 1, 1, 1]
 
 
 def test_vocabulary_ties_break_by_text_and_max_size():
