@@ -63,6 +63,21 @@ def training_dataset(
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
+def skip_epochs(dataset: tf.data.Dataset, epochs: int) -> None:
+    """Advance ``dataset``'s seeded per-epoch reshuffles past ``epochs`` epochs, for a resumed run.
+
+    tf.data draws a shuffle's seeds when an iterator is made (not when it is read), from a
+    generator that starts again in every process: without this, the first epoch after a resume
+    would replay the order of the run's first epoch. Keras 3's ``fit`` makes two iterators an
+    epoch over a dataset of known length (the one it reads, and one made when the epoch ends that
+    the next epoch replaces) and one otherwise; the same number are made here, reading nothing.
+    ``tests/training/test_tagger_run.py`` checks that a resumed run repeats an uninterrupted one.
+    """
+    known = int(dataset.cardinality()) >= 0
+    for _ in range(epochs * (2 if known else 1)):
+        iter(dataset)
+
+
 def measure_padding(dataset: tf.data.Dataset) -> dict[str, float]:
     """One pass over ``dataset``: batches, real words and the share of padded word positions."""
     real = total = batches = 0

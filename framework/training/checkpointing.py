@@ -128,6 +128,14 @@ class DevSelection(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         train_seconds = time.perf_counter() - self._epoch_start
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            # Diverged (TerminateOnNaN stops fit, which still ends the epoch): these weights are
+            # neither scored, nor saved as the best, nor backed up, so a re-run resumes from the
+            # last good epoch. fit_with_selection raises on this record.
+            self.history.append({"epoch": epoch + 1, "train_seconds": train_seconds, "loss": float(loss)})
+            self.model.stop_training = True
+            return
         start = time.perf_counter()
         dev = self.evaluate_dev(self.model)
         record = {"epoch": epoch + 1, "train_seconds": train_seconds, "dev_seconds": time.perf_counter() - start}
@@ -153,7 +161,6 @@ class DevSelection(keras.callbacks.Callback):
         trained = sum(h["train_seconds"] for h in self.history)
         if self.time_limit_seconds and trained >= self.time_limit_seconds:
             log.info("time limit: %.1f minutes of training reached", trained / 60)
-            self.state["time_limit_reached"] = True
             self.model.stop_training = True
         for hook in EPOCH_HOOKS:
             hook(epoch + 1, self.monitor, value)

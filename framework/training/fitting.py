@@ -15,9 +15,13 @@ from framework.training import checkpointing
 
 
 def stopped_early(state: dict | None, cfg: Any) -> bool:
-    """Whether an interrupted run had already stopped (early stopping or time limit)."""
-    patience = cfg.trainer.early_stopping_patience
-    return bool(state and ((patience and state["wait"] >= patience) or state.get("time_limit_reached")))
+    """Whether an interrupted run had already stopped: early stopping, or its epochs' training time
+    has reached ``trainer.time_limit_minutes`` (the current one: a run may be resumed with more)."""
+    if not state:
+        return False
+    patience, limit = cfg.trainer.early_stopping_patience, cfg.trainer.time_limit_minutes
+    trained = sum(record.get("train_seconds", 0.0) for record in state.get("history", []))
+    return bool((patience and state["wait"] >= patience) or (limit and trained >= limit * 60))
 
 
 def verbosity(value: str) -> int:
@@ -43,6 +47,10 @@ def fit_with_selection(
     """
     state = checkpointing.read_state(run_dir)
     initial_epoch = checkpointing.restore_backup(model, run_dir, state) if state else 0
+    if initial_epoch:
+        from framework.data.pipeline import skip_epochs
+
+        skip_epochs(dataset, initial_epoch)  # the next epoch sees the batches an uninterrupted run would
     limit = cfg.trainer.time_limit_minutes
     selection = checkpointing.DevSelection(
         run_dir, evaluate_dev, monitor, patience=cfg.trainer.early_stopping_patience, state=state,

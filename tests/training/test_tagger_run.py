@@ -349,6 +349,33 @@ def test_resume_after_interruption(tmp_path, tiny_corpus, monkeypatch, no_report
     assert not [p for p in run_dir.rglob(".*") if ".tmp" in p.name], "no temp files anywhere"
 
 
+def test_a_resumed_run_trains_the_epochs_an_uninterrupted_one_would(tmp_path, tiny_corpus, monkeypatch, no_report):
+    """Interrupted after epoch 1 and resumed, the run's later epochs see the same batches (tf.data's
+    seeded reshuffles) and dropout masks as an uninterrupted run's: the same losses and dev scores."""
+    from framework.training import checkpointing
+    from framework.training.tagger_run import train_tagger
+
+    cfg = _config(tiny_corpus, "trainer.epochs=3", "model.rnn.dropout=0.3")
+    train_tagger(cfg, tmp_path / "straight")
+    original = checkpointing.DevSelection.on_epoch_end
+
+    def interrupt_after_first_epoch(self, epoch, logs=None):
+        original(self, epoch, logs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(checkpointing.DevSelection, "on_epoch_end", interrupt_after_first_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train_tagger(cfg, tmp_path / "resumed")
+    monkeypatch.setattr(checkpointing.DevSelection, "on_epoch_end", original)
+    train_tagger(cfg, tmp_path / "resumed")
+
+    def scores(name):
+        history = json.loads((tmp_path / name / "history.json").read_text())
+        return [(h["epoch"], h["loss"], h["dev/accuracy"]) for h in history]
+
+    assert scores("resumed") == scores("straight")
+
+
 def test_a_resumed_run_continues_the_dropout_random_streams(tmp_path, tiny_corpus, monkeypatch, no_report):
     """Weight files leave out the dropout layers' seed generators; the backup keeps their states,
     and a resumed run restores them rather than starting the masks from the seed again."""
@@ -438,8 +465,47 @@ def test_diverging_run_records_failed_status(tmp_path, tiny_corpus, monkeypatch)
     assert metrics["status"] == "failed"
     assert metrics["error"].startswith("FloatingPointError: training diverged: loss is nan")
     assert "Traceback" in metrics["traceback"]
+    # TerminateOnNaN stopped the run in its first epoch, whose weights are neither kept nor backed up
+    assert not (run_dir / "train_state.json").exists() and not (run_dir / "model.keras").exists()
+
+
+def test_a_diverged_epoch_is_not_backed_up_nor_kept(tmp_path, tiny_corpus, monkeypatch):
+    """Epoch 1 trains, epoch 2 diverges: the run dir keeps epoch 1 (best model and backup), so a
+    re-run resumes from it instead of loading NaN weights."""
+    from keras import ops
+
+    from framework.models.tagger import SequenceTagger
+    from framework.training.tagger_run import train_tagger
+
+    original = SequenceTagger.compute_loss
+
+    def diverges_at_step_two(self, *args, **kwargs):  # one step an epoch: the second epoch's step
+        loss = original(self, *args, **kwargs)
+        return loss * ops.where(self.optimizer.iterations >= 1, float("nan"), 1.0)
+
+    monkeypatch.setattr(SequenceTagger, "compute_loss", diverges_at_step_two)
+    run_dir = tmp_path / "run"
+    cfg = _config(tiny_corpus, "trainer.epochs=3", "trainer.max_steps_per_epoch=1")
+    with pytest.raises(FloatingPointError, match="training diverged: loss is nan"):
+        train_tagger(cfg, run_dir)
     state = json.loads((run_dir / "train_state.json").read_text())
-    assert state["epoch"] == 1, "TerminateOnNaN stopped the run in its first epoch"
+    assert state["epoch"] == 1 and state["best_epoch"] == 1 and len(state["history"]) == 1
+    assert state["backup"] == "epoch-1.weights.h5" and (run_dir / "model.keras").is_file()
+
+
+def test_a_run_stopped_by_its_time_limit_trains_no_more_when_run_again(tmp_path, tiny_corpus, no_report):
+    from framework.training.tagger_run import train_tagger
+
+    run_dir = tmp_path / "run"
+    cfg = _config(tiny_corpus, "trainer.epochs=5", "trainer.max_steps_per_epoch=1", "trainer.time_limit_minutes=1e-6")
+    train_tagger(cfg, run_dir)
+    assert len(json.loads((run_dir / "history.json").read_text())) == 1  # the first epoch crossed the limit
+    train_tagger(cfg, run_dir)  # e.g. requeued after a crash in the test decoding
+    assert len(json.loads((run_dir / "history.json").read_text())) == 1
+    assert json.loads((run_dir / "train_state.json").read_text())["epoch"] == 1
+    # a larger limit continues the run
+    train_tagger(_config(tiny_corpus, "trainer.epochs=2", "trainer.max_steps_per_epoch=1"), run_dir)
+    assert len(json.loads((run_dir / "history.json").read_text())) == 2
 
 
 def test_predict_file_converts_iobes_predictions_to_iob2(recipe_runs, tmp_path, monkeypatch, caplog):
