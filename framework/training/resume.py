@@ -39,6 +39,9 @@ def check_resumable(run_dir: Path, settings: Any) -> None:
     previous = OmegaConf.to_container(OmegaConf.load(previous_path))
     current = OmegaConf.to_container(settings) if OmegaConf.is_config(settings) else settings
     changed = [key for key in differing_keys(previous, current) if not _may_change(key)]
+    cosine = _at(previous, "optimizer.schedule") == "cosine"
+    if cosine and _at(previous, "trainer.epochs") != _at(current, "trainer.epochs"):
+        changed.append("trainer.epochs")  # the cosine decay spans the epochs: the rate would jump
     if changed:
         shown = ", ".join(f"{key}: {_at(previous, key)!r} -> {_at(current, key)!r}" for key in changed[:3])
         more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""

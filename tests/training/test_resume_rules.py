@@ -38,6 +38,20 @@ def test_more_epochs_and_other_logging_may_resume(tmp_path):
     assert is_resuming(run_dir)
 
 
+def test_a_cosine_schedule_keeps_its_epochs(tmp_path):
+    """The cosine decay spans trainer.epochs: resuming with more would jump the learning rate back up."""
+    cosine = {**CONFIG, "optimizer": {"schedule": "cosine"}}
+    (tmp_path / "config.yaml").write_text(OmegaConf.to_yaml(cosine))
+    (tmp_path / STATE_FILE).write_text("{}")
+    longer = OmegaConf.create(cosine)
+    OmegaConf.update(longer, "trainer.epochs", 4)
+    with pytest.raises(RunDirTaken, match=r"trainer\.epochs: 2 -> 4"):
+        check_resumable(tmp_path, longer)
+    limited = OmegaConf.create(cosine)
+    OmegaConf.update(limited, "trainer.time_limit_minutes", 30)
+    check_resumable(tmp_path, limited)
+
+
 def test_another_model_or_data_setting_is_refused_and_named(tmp_path):
     run_dir = _run_dir(tmp_path, finished_epoch=True)
     with pytest.raises(RunDirTaken, match=r"another config \(model\.rnn\.units: 64 -> 128, trainer\.seed: 1 -> 2\)"):
