@@ -152,12 +152,20 @@ class _LayerSettings:
         self.reset_after = getattr(layer, "reset_after", True)
 
 
+# Keras' PyTorch backend skips cuDNN inside torch.compile, which compile(jit_compile=True) wraps
+# the training step in (TensorFlow instead turns XLA off for a model with cuDNN layers).
+TORCH_COMPILED = "generic (trainer.jit_compile=true: Keras' PyTorch backend runs no cuDNN inside torch.compile)"
+
+
 def kernel_report(model: keras.Model) -> dict[str, str]:
-    """For each recurrent layer in ``model`` (inside Bidirectional too), the kernel it will use."""
+    """For each recurrent layer in ``model`` (inside Bidirectional too), the kernel it will use
+    (in training, once the model is compiled)."""
+    compiled = keras.backend.backend() == "torch" and bool(getattr(model, "jit_compile", False))
     report = {}
     for layer, path in _walk(model, model.path or model.name):
         if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU)):
-            report[path] = layer_kernel(layer)
+            kernel = layer_kernel(layer)
+            report[path] = TORCH_COMPILED if compiled and kernel.startswith("cuDNN") else kernel
     return report
 
 

@@ -145,6 +145,19 @@ def test_kernel_report_of_an_eligible_stack():
     assert set(report.values()) == {ELIGIBLE}
 
 
+def test_kernel_report_on_a_torch_gpu_under_jit_compile_says_generic(monkeypatch):
+    """torch.compile (compile(jit_compile=True) on PyTorch) makes Keras skip cuDNN; the report says so."""
+    from framework.models import cudnn
+
+    monkeypatch.setattr(cudnn, "gpu_available", lambda: True)
+    monkeypatch.setattr(cudnn.keras.backend, "backend", lambda: "torch")
+    inputs = keras.Input((None, 3))
+    model = keras.Model(inputs, stack_from_config(_rnn(units=4, layers=1))(inputs))
+    assert set(kernel_report(model).values()) == {"cuDNN" + TORCH_PADDING}
+    model.jit_compile = True  # what compile(jit_compile=True) leaves on the model
+    assert set(kernel_report(model).values()) == {cudnn.TORCH_COMPILED}
+
+
 def test_kernel_report_names_the_reason_of_a_non_eligible_layer():
     rnn = _rnn(cell="gru", units=4, layers=1, bidirectional=False, recurrent_dropout=0.2, allow_non_cudnn=True)
     report = _report(stack_from_config(rnn))
