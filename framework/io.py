@@ -19,24 +19,6 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``path``, fsync it, then rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file normal permissions
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def atomic_save(path: str | os.PathLike, save: Callable[[Path], None], suffix: str) -> None:
     """``save(tmp)`` to a fresh temp file beside ``path`` (named ``*suffix``, for writers such as
     Keras' that read the format from it), fsync it, then rename it over ``path``.
@@ -49,7 +31,7 @@ def atomic_save(path: str | os.PathLike, save: Callable[[Path], None], suffix: s
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
     os.close(fd)
     try:
-        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file normal permissions
         save(Path(tmp))
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
@@ -58,6 +40,11 @@ def atomic_save(path: str | os.PathLike, save: Callable[[Path], None], suffix: s
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to a temp file beside ``path``, fsync it, then rename it over ``path``."""
+    atomic_save(path, lambda tmp: tmp.write_bytes(data), suffix=".tmp")
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

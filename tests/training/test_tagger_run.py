@@ -306,22 +306,30 @@ def test_final_scores_come_from_the_best_epoch_not_the_last(tmp_path, tiny_corpu
     assert written == best  # POS tags: no scheme to convert
 
 
+def _interrupt_after_first_epoch(cfg, run_dir: Path, monkeypatch) -> None:
+    """Train ``cfg`` into ``run_dir`` and stop it (KeyboardInterrupt) right after epoch 1's backup."""
+    from framework.training import checkpointing
+    from framework.training.tagger_run import train_tagger
+
+    original = checkpointing.DevSelection.on_epoch_end
+
+    def interrupt(self, epoch, logs=None):
+        original(self, epoch, logs)
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(checkpointing.DevSelection, "on_epoch_end", interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            train_tagger(cfg, run_dir)
+
+
 def test_resume_after_interruption(tmp_path, tiny_corpus, monkeypatch, no_report):
     from framework.training import checkpointing
     from framework.training.tagger_run import train_tagger
 
     cfg = _config(tiny_corpus, "trainer.epochs=3")
     run_dir = tmp_path / "run"
-    original = checkpointing.DevSelection.on_epoch_end
-
-    def interrupt_after_first_epoch(self, epoch, logs=None):
-        original(self, epoch, logs)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(checkpointing.DevSelection, "on_epoch_end", interrupt_after_first_epoch)
-    with pytest.raises(KeyboardInterrupt):
-        train_tagger(cfg, run_dir)
-    monkeypatch.setattr(checkpointing.DevSelection, "on_epoch_end", original)
+    _interrupt_after_first_epoch(cfg, run_dir, monkeypatch)
 
     state = json.loads((run_dir / "train_state.json").read_text())
     assert state["epoch"] == 1 and state["backup"] == "epoch-1.weights.h5"
@@ -352,21 +360,11 @@ def test_resume_after_interruption(tmp_path, tiny_corpus, monkeypatch, no_report
 def test_a_resumed_run_trains_the_epochs_an_uninterrupted_one_would(tmp_path, tiny_corpus, monkeypatch, no_report):
     """Interrupted after epoch 1 and resumed, the run's later epochs see the same batches (tf.data's
     seeded reshuffles) and dropout masks as an uninterrupted run's: the same losses and dev scores."""
-    from framework.training import checkpointing
     from framework.training.tagger_run import train_tagger
 
     cfg = _config(tiny_corpus, "trainer.epochs=3", "model.rnn.dropout=0.3")
     train_tagger(cfg, tmp_path / "straight")
-    original = checkpointing.DevSelection.on_epoch_end
-
-    def interrupt_after_first_epoch(self, epoch, logs=None):
-        original(self, epoch, logs)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(checkpointing.DevSelection, "on_epoch_end", interrupt_after_first_epoch)
-    with pytest.raises(KeyboardInterrupt):
-        train_tagger(cfg, tmp_path / "resumed")
-    monkeypatch.setattr(checkpointing.DevSelection, "on_epoch_end", original)
+    _interrupt_after_first_epoch(cfg, tmp_path / "resumed", monkeypatch)
     train_tagger(cfg, tmp_path / "resumed")
 
     def scores(name):
