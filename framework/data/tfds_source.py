@@ -26,6 +26,11 @@ def sentences_from_examples(
 
     ``label_names`` maps ClassLabel ids to strings (None when the feature is already text).
     ``Sentence.line`` holds the example's index, since TFDS records have no line numbers.
+
+    TFDS's CoNLL-U builders (universal_dependencies) keep every line of a sentence, multiword
+    ranges (``3-4 gonna``) and empty nodes (``8.1``) included; those have no syntactic head, so
+    positions whose ``head`` is empty are dropped, as :func:`framework.data.readers.read_conllu`
+    skips those lines.
     """
     sentences = []
     for index, example in enumerate(examples):
@@ -36,6 +41,11 @@ def sentences_from_examples(
         tags = tuple(label_names[int(t)] if label_names else _text(t) for t in raw)
         if len(words) != len(tags):
             raise DataError(origin, None, f"example {index}: {len(words)} tokens but {len(tags)} tags")
+        if "head" in example:
+            keep = [_text(head) not in ("None", "_", "") for head in example["head"]]
+            if len(keep) == len(words):
+                words = tuple(w for w, k in zip(words, keep) if k)
+                tags = tuple(t for t, k in zip(tags, keep) if k)
         if words:
             sentences.append(Sentence(words, tags, index))
     return sentences

@@ -159,3 +159,49 @@ def test_feature_columns_are_refused_for_tfds_sources():
 
     with pytest.raises(ConfigError, match="data.feature_columns reads columns of local files"):
         load_tagging_corpus(_data_cfg(source="tfds", feature_columns=[1]))
+
+
+# One sentence with a multiword token (2-3) and an empty node (4.1), in the layout of UD EWT.
+UD_TRAIN = """# sent_id = tiny-1
+# text = We gonna win.
+1\tWe\twe\tPRON\tPRP\t_\t2\tnsubj\t_\t_
+2-3\tgonna\t_\t_\t_\t_\t_\t_\t_\t_
+2\tgon\tgo\tVERB\tVBG\t_\t0\troot\t_\t_
+3\tna\tto\tPART\tTO\t_\t4\tmark\t_\t_
+4\twin\twin\tVERB\tVB\t_\t2\txcomp\t_\t_
+4.1\twon\twin\tVERB\tVBD\t_\t_\t_\t2:conj\t_
+5\t.\t.\tPUNCT\t.\t_\t2\tpunct\t_\t_
+
+"""
+
+
+def test_ud_through_tfds_gives_the_tokens_and_tags_of_the_file_reader(tmp_path):
+    """TFDS's CoNLL-U builder keeps multiword ranges and empty nodes as tokens; read through it,
+    the sentence must hold what read_conllu reads from the same file."""
+    pytest.importorskip("conllu")
+    from tensorflow_datasets.core.dataset_builders.conll import conllu_dataset_builder_utils as ud
+
+    from framework.data.readers import read_conllu
+
+    (tmp_path / "train.conllu").write_text(UD_TRAIN, encoding="utf-8")
+
+    class TinyUD(tfds.dataset_builders.ConllUDatasetBuilder):
+        VERSION = tfds.core.Version("1.0.0")
+        BUILDER_CONFIGS = [tfds.dataset_builders.ConllUBuilderConfig(
+            name="en_tiny", features=ud.UNIVERSAL_DEPENDENCIES_FEATURES, language="en")]
+
+        def _info(self):
+            return tfds.core.DatasetInfo(builder=self, features=self.builder_config.features_dict)
+
+        def _split_generators(self, dl_manager):
+            return {"train": self._generate_examples(tmp_path / "train.conllu")}
+
+    builder = TinyUD(data_dir=str(tmp_path / "prepared"))
+    builder.download_and_prepare()
+    for feature in ("upos", "xpos"):
+        cfg = _data_cfg(tfds_name="universal_dependencies/en_tiny", tfds_tag_feature=feature,
+                        tfds_splits={"train": "train"})
+        (sentence,) = load_from_builder(builder, cfg)["train"]
+        (expected,) = read_conllu(tmp_path / "train.conllu", tag_field=feature)
+        assert (sentence.words, sentence.tags) == (expected.words, expected.tags)
+        assert sentence.words == ("We", "gon", "na", "win", ".")
