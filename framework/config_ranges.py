@@ -25,6 +25,8 @@ PROBABILITY_BELOW_ONE: Rule = (lambda v: isinstance(v, (int, float)) and 0 <= v 
 FRACTION: Rule = (lambda v: isinstance(v, (int, float)) and 0 <= v <= 1, "a number in [0, 1]")
 UNSET_OR_POSITIVE: Rule = (lambda v: v is None or (isinstance(v, (int, float)) and math.isfinite(v) and v > 0),
                            "null or a positive number")  # fmt: skip
+NOT_NEGATIVE_NUMBER: Rule = (lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v >= 0,
+                             "a number >= 0")  # fmt: skip
 
 RULES_BY_NAME: dict[str, Rule] = {
     "epochs": AT_LEAST_ONE,
@@ -54,6 +56,17 @@ RULES_BY_NAME: dict[str, Rule] = {
     "max_tokens": AT_LEAST_ONE,
     "dev_fraction": PROBABILITY_BELOW_ONE,  # all of train held out would leave nothing to train on
     "test_fraction": PROBABILITY_BELOW_ONE,
+    # a slice of the data: 0 would leave nothing, a negative count cut the tail off instead
+    "max_train_sentences": UNSET_OR_AT_LEAST_ONE,
+    "max_train_pairs": UNSET_OR_AT_LEAST_ONE,
+    "dev_max_sentences": UNSET_OR_AT_LEAST_ONE,
+    "max_vocab": UNSET_OR_AT_LEAST_ONE,
+    "max_length": AT_LEAST_ONE,
+    "decay_rate": NOT_NEGATIVE_NUMBER,  # < 1 as well under the exponential schedule (check_ranges)
+    "warmup_epochs": NOT_NEGATIVE_NUMBER,
+    # lists: every item (the LM's samples after training)
+    "temperatures": NOT_NEGATIVE_NUMBER,
+    "seeds": NOT_NEGATIVE,
 }
 
 
@@ -70,17 +83,27 @@ def rule_for(name: str) -> Rule | None:
 
 
 def check_ranges(settings: DictConfig | dict) -> None:
-    """A ConfigError naming the first key whose value is out of its range."""
+    """A ConfigError naming the first key whose value (or list item) is out of its range."""
     tree = OmegaConf.to_container(settings) if OmegaConf.is_config(settings) else settings
     for key, value in _leaves(tree):
-        rule = rule_for(key.rsplit(".", 1)[-1])
+        rule = rule_for(key.rsplit(".", 1)[-1].split("[", 1)[0])
         if rule and not (not isinstance(value, bool) and rule[0](value)):
             raise ConfigError(f"{key}={value}: expected {rule[1]}")
+    optimizer = tree.get("optimizer") if isinstance(tree, dict) else None
+    if isinstance(optimizer, dict) and optimizer.get("schedule") == "exponential":
+        rate = optimizer.get("decay_rate")
+        if isinstance(rate, (int, float)) and rate >= 1:  # the rate is multiplied by 1 - decay_rate an epoch
+            raise ConfigError(f"optimizer.decay_rate={rate}: expected a number in [0, 1) under schedule=exponential")
 
 
 def _leaves(tree: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted key, value) of every leaf; a list's items as ``key[i]``."""
     if isinstance(tree, dict):
         for key, value in tree.items():
             yield from _leaves(value, f"{prefix}{key}.")
-    elif not isinstance(tree, list):
+    elif isinstance(tree, list):
+        for index, value in enumerate(tree):
+            if not isinstance(value, (dict, list)):
+                yield f"{prefix.rstrip('.')}[{index}]", value
+    else:
         yield prefix.rstrip("."), tree

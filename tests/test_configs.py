@@ -22,6 +22,7 @@ from omegaconf.errors import MissingMandatoryValue
 
 from framework.config import EvaluateConfig, PredictConfig, TrainConfig, register_configs
 from framework.config_ranges import check_ranges
+from framework.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -324,3 +325,28 @@ def test_predict_config():
     for bad in ("batch_size=big", "inptu=x"):
         with pytest.raises(ConfigCompositionException):
             _compose("predict", ["run_dir=r", bad])
+
+
+@pytest.mark.parametrize(("tree", "message"), [
+    ({"data": {"max_train_pairs": -100}}, "data.max_train_pairs=-100: expected null or an integer >= 1"),
+    ({"data": {"dev_max_sentences": 0}}, "data.dev_max_sentences=0: expected null or an integer >= 1"),
+    ({"data": {"max_train_sentences": 0}}, "data.max_train_sentences=0: expected null or an integer >= 1"),
+    ({"data": {"max_length": 0}}, "data.max_length=0: expected an integer >= 1"),
+    ({"data": {"max_vocab": -5}}, "data.max_vocab=-5: expected null or an integer >= 1"),
+    ({"optimizer": {"schedule": "inverse_time", "decay_rate": -0.1}},
+     "optimizer.decay_rate=-0.1: expected a number >= 0"),
+    ({"optimizer": {"schedule": "exponential", "decay_rate": 1.0}},
+     "optimizer.decay_rate=1.0: expected a number in [0, 1) under schedule=exponential"),
+    ({"optimizer": {"warmup_epochs": -1.0}}, "optimizer.warmup_epochs=-1.0: expected a number >= 0"),
+    ({"model": {"samples": {"temperatures": [0.5, -0.5]}}},
+     "model.samples.temperatures[1]=-0.5: expected a number >= 0"),
+    ({"model": {"samples": {"seeds": [0, -1]}}}, "model.samples.seeds[1]=-1: expected an integer >= 0"),
+])
+def test_values_that_would_fail_late_or_silently_fail_at_start_up(tree, message):
+    """Slices of 0 or fewer items, decay rates that zero or negate the learning rate, and the LM's
+    sample settings (used only after training) are refused before anything is loaded."""
+    import re
+
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        check_ranges(tree)
+    check_ranges({"optimizer": {"schedule": "inverse_time", "decay_rate": 1.5}, "data": {"max_train_pairs": None}})
