@@ -104,7 +104,8 @@ class RNNDecoder(keras.layers.Layer):
         """Teacher forcing: ``target_in`` [B, T] (BOS + target, right-padded) -> logits [B, T, V], weights."""
         if self.input_feeding:
             embedded = self.dropouts[0](self.embedding(target_in), training=training)
-            attentional, weights, _ = self._feed_loop(embedded, initial_states, encoder_outputs, source_mask)
+            attentional, weights, _ = self._feed_loop(embedded, initial_states, encoder_outputs, source_mask,
+                                                      training)  # fmt: skip
             return self._logits(self.output_dropout(attentional, training=training)), weights
         mask = ops.not_equal(target_in, 0)
         x, _ = self._run_rnns(self.embedding(target_in), initial_states, mask, training)
@@ -120,15 +121,19 @@ class RNNDecoder(keras.layers.Layer):
         logits, weights = self._output(x, encoder_outputs, source_mask, False)
         return logits[:, 0], new_states, None if weights is None else weights[:, 0]
 
-    def _feed_step(self, encoder_outputs, source_mask, sizes):
-        """One input-feeding step over the RNN cells: (token embedding, flat states) -> outputs, states."""
+    def _feed_step(self, encoder_outputs, source_mask, sizes, training=False):
+        """One input-feeding step over the RNN cells: (token embedding, flat states) -> outputs, states.
+
+        ``training`` reaches the cells, so their ``dropout`` and ``recurrent_dropout`` apply as in
+        the layers they belong to.
+        """
 
         def step(x_t, flat_states):
             layer_states = _by_layer(flat_states, sizes)
             x = ops.concatenate([x_t, flat_states[-1]], axis=-1)
             new_states = []
             for rnn, states in zip(self.rnns, layer_states):
-                x, states = rnn.cell(x, states)
+                x, states = rnn.cell(x, states, training=training)
                 new_states.extend(states if isinstance(states, (list, tuple)) else [states])
             context, weights = self.attention(ops.expand_dims(x, 1), encoder_outputs, source_mask)
             attentional = self.combine(ops.concatenate([x, ops.cast(context[:, 0], x.dtype)], axis=-1))
@@ -137,7 +142,7 @@ class RNNDecoder(keras.layers.Layer):
 
         return step
 
-    def _feed_loop(self, embedded, states, encoder_outputs, source_mask):
+    def _feed_loop(self, embedded, states, encoder_outputs, source_mask, training=False):
         """Input feeding over ``embedded`` [B, T, E] from ``states`` (layers' states + attentional vector).
 
         Returns attentional vectors [B, T, U], attention weights [B, T, S] and the new states. Targets
@@ -145,14 +150,23 @@ class RNNDecoder(keras.layers.Layer):
         """
         sizes = [len(layer) for layer in states[:-1]]
         flat = [t for layer in states[:-1] for t in layer] + [states[-1]]
-        step = self._feed_step(encoder_outputs, source_mask, sizes)
+        step = self._feed_step(encoder_outputs, source_mask, sizes, training)
         if not self.combine.built:  # create every weight outside the loop, whose body cannot
             step(embedded[:, 0], flat)
             for rnn in self.rnns:  # only their cells run here; their weights are the cells'
                 rnn.built = True
+        self._reset_dropout_masks()  # a cell keeps its masks until told: new ones for this batch
         _, outputs, new_flat = keras_backend.rnn(step, embedded, flat, input_length=embedded.shape[1])
+        self._reset_dropout_masks()  # made inside the loop: not for use outside it
         attentional, weights = outputs[..., : self.units], outputs[..., self.units :]
         return attentional, weights, [*_by_layer(new_flat, sizes), new_flat[-1]]
+
+    def _reset_dropout_masks(self):
+        """What Keras' RNN layer does around its loop, for the cells run here one step at a time."""
+        for rnn in self.rnns:
+            if hasattr(rnn.cell, "reset_dropout_mask"):
+                rnn.cell.reset_dropout_mask()
+                rnn.cell.reset_recurrent_dropout_mask()
 
     def get_config(self):
         return {

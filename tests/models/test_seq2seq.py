@@ -182,3 +182,24 @@ def test_translator_embeddings_start_at_unit_variance():
     model({"source": _source(np.random.default_rng(7), [3]), "target_in": np.array([[1, 4]], "int32")})
     for layer in (model.encoder.embedding, model.decoder.embedding):
         assert 0.8 < float(np.std(to_numpy(layer.embeddings))) < 1.2  # see framework.models.initialization
+
+
+def test_input_feeding_cells_apply_their_recurrent_dropout_in_training():
+    """The input-feeding loop runs the decoder's cells itself: their recurrent dropout must apply in
+    training (new masks each batch, of each batch's size) and not in inference."""
+    from framework.models.decoder import RNNDecoder
+
+    keras.utils.set_random_seed(0)
+    encoder = RNNEncoder(20, 8, "lstm", 6, 1, False, 0.0, name="encoder").get_config()
+    bridge = Bridge("identity", "lstm", 1, 1, False, 6, 6, name="bridge").get_config()
+    decoder = RNNDecoder(18, 8, "lstm", 6, 1, 0.0, "general", 6, False, input_feeding=True,
+                         rnn_arguments={"recurrent_dropout": 0.5}, name="decoder").get_config()
+    model = Seq2Seq(encoder, bridge, decoder, label_smoothing=0.0)
+    rng = np.random.default_rng(8)
+    for lengths in ([5, 2], [4, 4, 3]):  # two batch sizes: masks are remade per batch
+        batch = {"source": _source(rng, lengths), "target_in": rng.integers(3, 18, (len(lengths), 4)).astype("int32")}
+        inference = [to_numpy(model(batch, training=False)) for _ in range(2)]
+        np.testing.assert_array_equal(inference[0], inference[1])
+        training = [to_numpy(model(batch, training=True)) for _ in range(2)]
+        assert np.abs(training[0] - training[1]).max() > 1e-4
+        assert np.abs(training[0] - inference[0]).max() > 1e-4
