@@ -362,7 +362,7 @@ def test_a_resumed_run_trains_the_epochs_an_uninterrupted_one_would(tmp_path, ti
     seeded reshuffles) and dropout masks as an uninterrupted run's: the same losses and dev scores."""
     from framework.training.tagger_run import train_tagger
 
-    cfg = _config(tiny_corpus, "trainer.epochs=3", "model.rnn.dropout=0.3")
+    cfg = _config(tiny_corpus, "trainer.epochs=2", "model.rnn.dropout=0.3")
     train_tagger(cfg, tmp_path / "straight")
     _interrupt_after_first_epoch(cfg, tmp_path / "resumed", monkeypatch)
     train_tagger(cfg, tmp_path / "resumed")
