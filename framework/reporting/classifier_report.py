@@ -58,9 +58,13 @@ def confident_mistakes(scores, examples, count: int = MISTAKES) -> list[list[Any
     return rows
 
 
-def _history_series(history: list[dict]) -> dict[str, list[float]]:
+def _history_series(history: list[dict], class_weighted: bool = False) -> dict[str, list[float]]:
+    """The curves to plot; training accuracy is Keras' weighted metric, so under ``class_weight``
+    it is class-weighted and says so (dev accuracy is not)."""
     keep = ("loss", "accuracy", "dev/accuracy", "dev/macro_f1")
-    return {key: [float(h.get(key, float("nan"))) for h in history] for key in keep if history and key in history[0]}
+    names = {"accuracy": "train accuracy (class-weighted)" if class_weighted else "train accuracy"}
+    return {names.get(key, key): [float(h.get(key, float("nan"))) for h in history]
+            for key in keep if history and key in history[0]}  # fmt: skip
 
 
 def _timing(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -109,7 +113,7 @@ def write_classifier_report(
         _add_split_details(doc, split, *details[split])
     if history:
         doc.heading("Learning curves")
-        doc.image("learning_curves", plots.learning_curves(_history_series(history)), alt="learning curves")
+        doc.image("learning_curves", plots.learning_curves(_history_series(history, cfg.data.get("class_weight") == "balanced")), alt="learning curves")
     doc.heading("Run time and speed").key_values(_timing(metrics))
     add_environment_and_config(doc, environment, cfg)
     return doc.save(run_dir, stem="report")

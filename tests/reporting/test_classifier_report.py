@@ -62,3 +62,14 @@ def test_roc_curve_plot_and_its_checks():
         plots.roc_curve([0.0, 1.0], [0.0], 0.5)
     with pytest.raises(ValueError, match="fractions"):
         plots.roc_curve([0.0, 1.5], [0.0, 1.0], 0.5)
+
+
+def test_learning_curves_name_training_accuracy_for_what_it_is():
+    """Keras computes training accuracy as a weighted metric: under class_weight=balanced it is
+    class-weighted, unlike dev accuracy, and the curve's name says so."""
+    from framework.reporting.classifier_report import _history_series
+
+    history = [{"loss": 0.7, "accuracy": 0.6, "dev/accuracy": 0.5}, {"loss": 0.5, "accuracy": 0.7, "dev/accuracy": 0.6}]
+    assert list(_history_series(history)) == ["loss", "train accuracy", "dev/accuracy"]
+    weighted = _history_series(history, class_weighted=True)
+    assert weighted["train accuracy (class-weighted)"] == [0.6, 0.7] and "accuracy" not in weighted
