@@ -110,7 +110,12 @@ def load_tagging_corpus(data: Any) -> TaggingCorpus:
         from framework.data.tfds_source import load_tfds_splits
 
         if data.feature_columns:
-            raise ConfigError("data.feature_columns reads columns of local files; it does not apply to data.source=tfds")
+            raise ConfigError("data.feature_columns reads columns of local files; "
+                              "it does not apply to data.source=tfds")  # fmt: skip
+        ud_tags, field = ("upos", "xpos"), str(data.tag_field)
+        if data.tfds_tag_feature in ud_tags and field in ud_tags and field != data.tfds_tag_feature:
+            raise ConfigError(f"data.tag_field={field} reads CoNLL-U files; through TFDS the tags come from "
+                              f"data.tfds_tag_feature (now {data.tfds_tag_feature}): set data.tfds_tag_feature={field}")
         splits = load_tfds_splits(data)
         train, dev, test = splits["train"], splits.get("dev", []), splits.get("test", [])
         scheme = resolve_scheme(data, train)

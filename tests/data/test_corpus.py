@@ -116,3 +116,17 @@ def test_split_off_dev_takes_the_seeded_fraction():
     train, dev = split_off_dev(sentences, 0.2, 13, "train.txt")
     assert (len(train), len(dev)) == (8, 2) and sorted(train + dev, key=lambda s: s.line) == sentences
     assert split_off_dev(sentences, 0.2, 13, "train.txt") == (train, dev)
+
+
+def test_tfds_ud_with_a_tag_field_that_tfds_does_not_read_is_a_config_error():
+    """data.tag_field picks the CoNLL-U column of local files; on the TFDS path it would be ignored
+    (the tags come from data.tfds_tag_feature), so a differing value is refused before any download."""
+    from omegaconf import OmegaConf
+
+    from framework.data.corpus import load_tagging_corpus
+    from framework.errors import ConfigError
+
+    data = OmegaConf.create({"source": "tfds", "feature_columns": [], "tag_field": "xpos",
+                             "tfds_name": "universal_dependencies/en_ewt", "tfds_tag_feature": "upos"})
+    with pytest.raises(ConfigError, match="set data.tfds_tag_feature=xpos"):
+        load_tagging_corpus(data)
