@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from framework.errors import DataError
 
@@ -35,3 +37,11 @@ def decode_utf8(path: str | Path) -> str:
     if not text.strip():  # after the BOM is dropped: a BOM and blank lines hold no text either
         raise DataError(path, None, "file is empty")
     return text
+
+
+def read_json(path: str | Path) -> Any:
+    """A JSON file's value; a bad file is a DataError naming the line (see :func:`read_utf8`)."""
+    try:
+        return json.loads(read_utf8(path))
+    except json.JSONDecodeError as err:
+        raise DataError(path, err.lineno, f"not valid JSON: {err.msg} (column {err.colno})") from None

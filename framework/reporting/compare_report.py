@@ -9,7 +9,6 @@ sentences for translators.
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import yaml
 from omegaconf import OmegaConf
 
-from framework.data.text_files import read_utf8
+from framework.data.text_files import read_json, read_utf8
 from framework.errors import DataError
 from framework.reporting import compare_translation as translation
 from framework.reporting.document import Document
@@ -77,10 +76,7 @@ def _read_config(path: Path) -> dict[str, Any]:
 
 def _read_metrics(path: Path) -> dict[str, Any]:
     """A run's metrics: a JSON object (a one-line DataError when it is not)."""
-    try:
-        metrics = json.loads(read_utf8(path))
-    except json.JSONDecodeError as err:
-        raise DataError(path, err.lineno, f"not valid JSON: {err.msg} (column {err.colno})") from None
+    metrics = read_json(path)
     if not isinstance(metrics, dict):
         raise DataError(path, None, f"expected a JSON object of metrics, found {type(metrics).__name__}")
     return metrics

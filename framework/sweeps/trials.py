@@ -14,7 +14,6 @@ error, so a report of a live or crashed sweep is still written and still shows t
 
 from __future__ import annotations
 
-import json
 import math
 import shlex
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from framework.data.text_files import read_utf8
+from framework.data.text_files import read_json, read_utf8
 from framework.errors import DataError
 from framework.sweeps.objective import MAXIMIZE, sort_key
 
@@ -86,13 +85,6 @@ def _finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(read_utf8(path))
-    except json.JSONDecodeError as err:
-        raise DataError(path, err.lineno, f"not valid JSON: {err.msg}") from None
-
-
 def read_overrides(path: Path) -> list[str]:
     """A trial's ``.hydra/overrides.yaml``: a YAML list of ``key=value`` strings (empty file: none).
 
@@ -127,10 +119,10 @@ def read_trial(sweep_dir: Path, run_dir: Path) -> Trial:
         if metrics_path.is_file():
             raise
         return Trial(name, run_dir, [], "incomplete", read_error=f"DataError: {err}")
-    metrics = _read_json(metrics_path) if metrics_path.is_file() else {}
+    metrics = read_json(metrics_path) if metrics_path.is_file() else {}
     if not isinstance(metrics, dict):
         raise DataError(metrics_path, None, f"expected a JSON object of metrics, found {type(metrics).__name__}")
-    history = _read_json(history_path) if history_path.is_file() else []
+    history = read_json(history_path) if history_path.is_file() else []
     status = str(metrics.get("status", "incomplete" if not metrics else "ok"))
     history = history if isinstance(history, list) else []
     return Trial(name, run_dir, overrides, status, metrics, history)

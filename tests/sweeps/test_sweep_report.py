@@ -90,3 +90,16 @@ def test_report_of_a_live_sweep_lists_a_trial_whose_overrides_are_being_written(
     with open(sweep / "trials.csv", encoding="utf-8") as handle:
         rows = {r["trial"]: r for r in csv.DictReader(handle)}
     assert rows["2"]["status"] == "incomplete" and "overrides.yaml:1: not valid YAML" in rows["2"]["error"]
+
+
+def test_a_bad_optuna_summary_is_a_one_line_data_error(tmp_path):
+    from framework.errors import DataError
+    from framework.reporting.sweep_report import _add_optuna
+    from framework.reporting.document import Document
+
+    (tmp_path / "optuna.json").write_text('{"direction": "maximize",\n "trials": [}')
+    with pytest.raises(DataError, match=r"optuna\.json:2: not valid JSON"):
+        _add_optuna(Document("t"), tmp_path, "dev/accuracy")
+    (tmp_path / "optuna.json").write_text("[1, 2]")
+    with pytest.raises(DataError, match="expected a JSON object"):
+        _add_optuna(Document("t"), tmp_path, "dev/accuracy")
