@@ -7,7 +7,7 @@ paired bootstrap test with the most different sentences for translators.
 
 import hydra
 
-from framework.cli import user_errors
+from framework.cli import plain_config, user_errors
 from framework.config import register_configs
 
 register_configs()
@@ -18,6 +18,7 @@ def main(cfg):
     from framework.reporting.compare_report import write_comparison
 
     with user_errors():
+        cfg = plain_config(cfg)  # a missing run_dirs: one line naming it, not a traceback
         paths = write_comparison(list(cfg.run_dirs), cfg.output_dir, cfg.bootstrap, cfg.examples, cfg.seed)
     for path in paths[:2]:
         print(path)

@@ -6,7 +6,7 @@ same report a multirun writes when it ends); rerun it while a sweep is still goi
 
 import hydra
 
-from framework.cli import user_errors
+from framework.cli import plain_config, user_errors
 from framework.config import register_configs
 
 register_configs()
@@ -17,6 +17,7 @@ def main(cfg):
     from framework.reporting.sweep_report import write_sweep_report
 
     with user_errors():
+        cfg = plain_config(cfg)  # a missing sweep_dir: one line naming it, not a traceback
         paths = write_sweep_report(cfg.sweep_dir)
     for path in paths[:3]:
         print(path)

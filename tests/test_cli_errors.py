@@ -163,6 +163,11 @@ def test_evaluate_without_run_dir_or_with_a_dir_that_is_no_run(tmp_path):
     _assert_user_error(_run("evaluate", f"run_dir={not_a_run}"), f"error: {not_a_run / 'config.yaml'}:")
 
 
+@pytest.mark.parametrize(("recipe", "key"), [("report", "sweep_dir"), ("compare", "run_dirs")])
+def test_report_and_compare_without_their_mandatory_argument(tmp_path, recipe, key):
+    _assert_user_error(_run(recipe, f"hydra.run.dir={tmp_path / 'run'}"), f"error: {key}: no value given")
+
+
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory) -> Path:
     """A real (tiny, three-step) NER run dir for the evaluate/predict mistakes."""
