@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ import optuna
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import ChoiceSweep, IntervalSweep, Override, RangeSweep
 
-from framework.errors import ConfigError
+from framework.errors import ConfigError, RunDirTaken
 from framework.io import atomic_write_json
 from framework.sweeps.objective import is_failure_value
 
@@ -46,7 +47,10 @@ def distribution(override: Override) -> optuna.distributions.BaseDistribution:
         if all(float(x).is_integer() for x in (start, stop, step)):
             last = int(start) + (int(stop) - int(start) - 1) // int(step) * int(step)
             return optuna.distributions.IntDistribution(int(start), last, step=int(step))
-        return optuna.distributions.FloatDistribution(float(start), float(stop) - float(step), step=float(step))
+        # Hydra's range excludes stop: its last value is start + (ceil((stop - start) / step) - 1) * step
+        count = math.ceil((float(stop) - float(start)) / float(step) - 1e-9)
+        last = round(float(start) + (count - 1) * float(step), 12)  # 0.8999999999999999 would lose a step
+        return optuna.distributions.FloatDistribution(float(start), last, step=float(step))
     if isinstance(value, IntervalSweep):
         log_scale = "log" in value.tags
         if "int" in value.tags:
@@ -112,6 +116,8 @@ def tell(study: optuna.Study, trial: optuna.trial.Trial, job_return: Any) -> str
     if error is not None:
         log.error("trial %d failed: %s: %s", trial.number, type(error).__name__, error)
     study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    if isinstance(error, RunDirTaken):
+        raise error  # the trial's run dir is another run's: stop the sweep, as Hydra's grid sweeper does
     return "FAIL"
 
 

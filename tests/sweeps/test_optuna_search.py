@@ -100,6 +100,33 @@ def test_tell_maps_job_returns_to_trial_states(status, value, told):
     assert study.trials[0].state.name == told
 
 
+def test_a_trial_in_another_runs_dir_stops_the_study():
+    """As Hydra's grid sweeper does: the clash is told as a failed trial, then raised."""
+    from hydra.core.utils import JobReturn, JobStatus
+
+    from framework.errors import RunDirTaken
+    from framework.sweeps.optuna_search import tell
+
+    study = optuna.create_study(direction="maximize")
+    trial = study.ask()
+    with pytest.raises(RunDirTaken):
+        tell(study, trial, JobReturn(status=JobStatus.FAILED, _return_value=RunDirTaken("sweep/0: another run")))
+    assert study.trials[0].state.name == "FAIL"
+
+
+@pytest.mark.parametrize(("line", "values"), [
+    ("range(0.1, 0.45, step=0.1)", [0.1, 0.2, 0.3, 0.4]),
+    ("range(0.0, 1.0, step=0.3)", [0.0, 0.3, 0.6, 0.9]),
+    ("range(0.0, 0.3, step=0.1)", [0.0, 0.1, 0.2]),
+])  # fmt: skip
+def test_a_float_range_searches_the_values_hydra_sweeps(line, values):
+    """Hydra's range excludes stop; Optuna's float step distribution includes its high end."""
+    space, _ = split_overrides({"optimizer.learning_rate": line}, [])
+    found = space["optimizer.learning_rate"]
+    assert found.low == pytest.approx(values[0]) and found.high == pytest.approx(values[-1])
+    assert found.step == pytest.approx(0.1 if "0.1" in line.split("step=")[1] else 0.3)
+
+
 @pytest.mark.parametrize("sampler", ["random", "tpe"])
 def test_a_resumed_study_does_not_draw_the_first_start_again(sampler):
     """Seeded alike, a resumed study's sampler would repeat the first start's draws trial for trial."""
