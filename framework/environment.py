@@ -56,6 +56,15 @@ def gpu_name() -> str:
     return "yes"
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (taskset, a container's CPU set), not the host's count:
+    what speed figures are per."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
 def describe_environment() -> dict[str, str]:
     """Library versions, Keras backend, CPU/GPU devices, core count."""
     import keras
@@ -68,7 +77,7 @@ def describe_environment() -> dict[str, str]:
         "keras_backend": keras.backend.backend(),
         "numpy": _version("numpy"),
         "cpu": cpu_name(),
-        "cpu_cores": str(os.cpu_count()),
+        "cpu_cores": str(usable_cores()),
         "gpu": gpu_name() if gpu_available() else "none visible",
         "platform": platform.platform(),
     }

@@ -6,6 +6,10 @@ set -euo pipefail
 data_dir=${1:-../shared/data}
 out_dir=${2:-runs/benchmarks}
 for experiment in pos_ud_ewt ner_conll2003 chunk_conll2000; do
+  if [ -e "$out_dir/$experiment" ]; then  # training into it would resume that run: its old numbers
+    echo "error: $out_dir/$experiment exists; give another out_dir for a fresh measurement" >&2
+    exit 1
+  fi
   python3 recipes/train.py experiment=$experiment paths.data_dir="$data_dir" \
     callbacks.tensorboard=false hydra.run.dir="$out_dir/$experiment"
   python3 - "$out_dir/$experiment/metrics.json" <<'PY'

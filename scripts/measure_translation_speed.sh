@@ -8,7 +8,8 @@ set -euo pipefail
 for run_dir in "$@"; do
   for strategy in "decode.strategy=greedy" "decode.strategy=beam decode.beam_size=5"; do
     # shellcheck disable=SC2086
-    python3 recipes/evaluate.py run_dir="$run_dir" split=test $strategy > "$run_dir/evaluate.log" 2>&1
+    python3 recipes/evaluate.py run_dir="$run_dir" split=test $strategy > "$run_dir/evaluate.log" 2>&1 \
+      || { echo "error: $run_dir: evaluate.py failed ($strategy); see $run_dir/evaluate.log" >&2; exit 1; }
     name=$(sed -n 's/.*decoding [0-9]* \([^ ]*\) pairs: .*/\1/p' "$run_dir/evaluate.log" | tail -n 1)
     if [ -z "$name" ]; then
       echo "error: $run_dir/evaluate.log: no 'decoding N <name> pairs' line; see that log" >&2

@@ -70,3 +70,16 @@ def test_importing_the_framework_turns_tensorflows_onednn_kernels_on():
 @TENSORFLOW_ONLY
 def test_a_users_choice_of_onednn_is_kept():
     assert _onednn_in_a_fresh_process("0") == "off (TF_ENABLE_ONEDNN_OPTS=0)"
+
+
+def test_cpu_cores_are_the_cores_the_process_may_use(monkeypatch):
+    """Under taskset or a container's CPU set the host has more cores than the run may use."""
+    import os
+
+    from framework import environment
+
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    assert environment.usable_cores() == 1
+    assert environment.describe_environment()["cpu_cores"] == "1"
