@@ -94,6 +94,8 @@ def _build_model(cfg: Any, encoder: TextEncoder, steps: int) -> keras.Model:
 def train_classifier(cfg: Any, run_dir: Path) -> dict[str, Any]:
     """Run one classification experiment described by ``cfg`` (plain, resolved) into ``run_dir``."""
     run_dir.mkdir(parents=True, exist_ok=True)
+    # before any TensorFlow op: MultiWorkerMirroredStrategy configures collective ops at program start
+    strategy = make_strategy(cfg.trainer.strategy)
     set_seeds(cfg.trainer.seed, cfg.trainer.deterministic)
     recorded = read_split(run_dir) if is_resuming(run_dir) else None  # a resumed run keeps its split
     corpus = load_corpus(cfg.data, recorded)
@@ -105,7 +107,7 @@ def train_classifier(cfg: Any, run_dir: Path) -> dict[str, Any]:
                     "optimistic (metrics.json: <split>/texts_in_train)", corpus.record["in_train"])  # fmt: skip
     encoder = prepare_encoder(cfg, corpus, run_dir)
     dataset, padding = _training_batches(cfg, corpus, encoder)
-    with make_strategy(cfg.trainer.strategy).scope(), precision_policy(cfg.trainer.precision):
+    with strategy.scope(), precision_policy(cfg.trainer.precision):
         model = _build_model(cfg, encoder, padding["batches"])
     model.predict_on_batch(next(iter(dataset))[0])  # build all weights before any restore
     kernels = log_kernels(model)

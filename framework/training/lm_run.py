@@ -56,6 +56,8 @@ def _streams(vocab: LMVocab, corpus: TextCorpus) -> dict[str, np.ndarray]:
 def train_language_model(cfg: Any, run_dir: Path) -> dict[str, Any]:
     """Run one language-model experiment described by ``cfg`` (plain, resolved) into ``run_dir``."""
     run_dir.mkdir(parents=True, exist_ok=True)
+    # before any TensorFlow op: MultiWorkerMirroredStrategy configures collective ops at program start
+    strategy = make_strategy(cfg.trainer.strategy)
     set_seeds(cfg.trainer.seed, cfg.trainer.deterministic)
     corpus = load_text_corpus(cfg.data)
     vocab = prepare_vocab(cfg, corpus, run_dir)
@@ -67,7 +69,7 @@ def train_language_model(cfg: Any, run_dir: Path) -> dict[str, Any]:
         streams["train"], cfg.data.bptt, cfg.trainer.batch_size, cfg.trainer.seed, cfg.trainer.max_steps_per_epoch
     )
     log.info("training batches per epoch: %d (%d target tokens)", batches, epoch_tokens)
-    with make_strategy(cfg.trainer.strategy).scope(), precision_policy(cfg.trainer.precision):
+    with strategy.scope(), precision_policy(cfg.trainer.precision):
         model = build_language_model(cfg.model, len(vocab), seed=cfg.trainer.seed)
         model.compile(optimizer=build_optimizer(cfg.optimizer, batches, cfg.trainer.epochs),
                       jit_compile=cfg.trainer.jit_compile, steps_per_execution=cfg.trainer.steps_per_execution)  # fmt: skip

@@ -69,6 +69,8 @@ def _build_model(cfg: Any, vocabs: TaggerVocabs, corpus: TaggingCorpus, steps: i
 def train_tagger(cfg: Any, run_dir: Path) -> dict[str, Any]:
     """Run one tagging experiment described by ``cfg`` (plain, resolved) into ``run_dir``."""
     run_dir.mkdir(parents=True, exist_ok=True)
+    # before any TensorFlow op: MultiWorkerMirroredStrategy configures collective ops at program start
+    strategy = make_strategy(cfg.trainer.strategy)
     set_seeds(cfg.trainer.seed, cfg.trainer.deterministic)
     corpus = load_tagging_corpus(cfg.data)
     log.info("%s: %d train / %d dev / %d test sentences, scheme %s (trained as %s)", cfg.data.name,
@@ -80,7 +82,7 @@ def train_tagger(cfg: Any, run_dir: Path) -> dict[str, Any]:
     dataset, padding = cap_epoch(dataset, measure_padding(dataset), cfg.trainer.max_steps_per_epoch)
     log.info("training batches per epoch: %d, padded positions: %.1f%%", padding["batches"],
              100 * padding["padding_fraction"])  # fmt: skip
-    with make_strategy(cfg.trainer.strategy).scope(), precision_policy(cfg.trainer.precision):
+    with strategy.scope(), precision_policy(cfg.trainer.precision):
         model = _build_model(cfg, vocabs, corpus, padding["batches"])
     model.predict_on_batch(next(iter(dataset))[0])  # build all weights before any restore
     kernels = log_kernels(model)

@@ -79,6 +79,8 @@ def dev_evaluator(cfg: Any, subwords: Subwords, dev: ParallelSplit):
 def train_translator(cfg: Any, run_dir: Path) -> dict[str, Any]:
     """Run one translation experiment described by ``cfg`` (plain, resolved) into ``run_dir``."""
     run_dir.mkdir(parents=True, exist_ok=True)
+    # before any TensorFlow op: MultiWorkerMirroredStrategy configures collective ops at program start
+    strategy = make_strategy(cfg.trainer.strategy)
     set_seeds(cfg.trainer.seed, cfg.trainer.deterministic)
     check_translator_config(cfg.model)  # config mistakes fail before any data is read
     test_settings = DecodeSettings.from_config(cfg.get("decode"))
@@ -89,7 +91,7 @@ def train_translator(cfg: Any, run_dir: Path) -> dict[str, Any]:
     log.info("subwords (%s, %s): %d source / %d target pieces", cfg.data.subword_model,
              "joint" if subwords.joint else "separate", len(subwords.source), len(subwords.target))  # fmt: skip
     dataset, stats = _training_batches(cfg, corpus, subwords)
-    with make_strategy(cfg.trainer.strategy).scope(), precision_policy(cfg.trainer.precision):
+    with strategy.scope(), precision_policy(cfg.trainer.precision):
         model = build_translator(cfg.model, len(subwords.source), len(subwords.target), BOS_ID, EOS_ID)
         optimizer = build_optimizer(cfg.optimizer, stats["batches"], cfg.trainer.epochs)
         model.compile(optimizer=optimizer, jit_compile=cfg.trainer.jit_compile,
