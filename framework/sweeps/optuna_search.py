@@ -186,6 +186,8 @@ def run_study(sweeper: Any, settings: Any, arguments: list[str], sweep_dir: Path
     from framework.sweeps.objective import task_direction
 
     direction = settings.direction or task_direction(task)
+    if direction not in ("maximize", "minimize"):
+        raise ConfigError(f"hydra.sweeper.direction: {direction!r} is not maximize or minimize")
     space, fixed = split_overrides(dict(settings.params), list(arguments))
     if settings.storage and settings.storage.startswith("sqlite:///"):
         Path(settings.storage[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)

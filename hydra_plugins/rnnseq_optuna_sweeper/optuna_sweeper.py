@@ -67,6 +67,7 @@ class OptunaSweeper(Sweeper):
         )
 
     def sweep(self, arguments: List[str]) -> Any:
+        from framework.cli import user_errors
         from framework.io import atomic_write_text
         from framework.sweeps.optuna_search import run_study
 
@@ -76,4 +77,5 @@ class OptunaSweeper(Sweeper):
         # what OmegaConf.save writes, but replaced atomically: never a half-written multirun.yaml
         atomic_write_text(sweep_dir / "multirun.yaml", OmegaConf.to_yaml(self.config))
         task = OmegaConf.select(self.config, "task", default=None)
-        return run_study(self, self.settings, arguments, sweep_dir, task)
+        with user_errors():  # a bad search space or setting (or a clash with another run): one error line, exit 2
+            return run_study(self, self.settings, arguments, sweep_dir, task)

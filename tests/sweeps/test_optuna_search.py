@@ -35,6 +35,16 @@ def test_empty_search_space_is_a_config_error():
         split_overrides({}, ["trainer.epochs=1"])
 
 
+@pytest.mark.parametrize(("override", "message"), [
+    ("hydra.sweeper.direction=max", "error: hydra.sweeper.direction: 'max' is not maximize or minimize"),
+    ("hydra.sweeper.sampler=grid", "error: hydra.sweeper.sampler: unknown sampler 'grid' (tpe or random)"),
+])  # fmt: skip
+def test_a_bad_sweeper_setting_is_one_error_line(tmp_path, override, message):
+    result = run_recipe("train", "-m", "hparams_search=pos_sample_optuna", override, f"hydra.sweep.dir={tmp_path}")
+    assert result.returncode == 2, shown(result)
+    assert result.stderr.strip().splitlines() == [message], shown(result)
+
+
 def test_format_param_round_trips_floats():
     assert format_param("optimizer.learning_rate", 0.1 + 0.2) == "optimizer.learning_rate=0.30000000000000004"
     assert format_param("model.rnn.cell", "gru") == "model.rnn.cell=gru"
