@@ -39,6 +39,21 @@ def decode_utf8(path: str | Path) -> str:
     return text
 
 
+def read_json_object(path: str | Path, what: str) -> dict[str, Any]:
+    """A JSON file holding an object (``what`` names it in the error, e.g. "metrics")."""
+    value = read_json(path)
+    if not isinstance(value, dict):
+        raise DataError(path, None, f"expected a JSON object of {what}, found {type(value).__name__}")
+    return value
+
+
+def yaml_data_error(path: str | Path, err: Exception) -> DataError:
+    """The one-line DataError for a YAML parser's error: its problem, at its line where it has one."""
+    mark = getattr(err, "problem_mark", None)
+    problem = " ".join(str(getattr(err, "problem", None) or err).split())
+    return DataError(path, mark.line + 1 if mark else None, f"not valid YAML: {problem}")
+
+
 def read_json(path: str | Path) -> Any:
     """A JSON file's value; a bad file is a DataError naming the line (see :func:`read_utf8`)."""
     try:

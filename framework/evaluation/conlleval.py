@@ -24,6 +24,7 @@ All scores are fractions in 0..1; only :func:`format_conlleval` prints percentag
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from typing import Sequence
 
 import numpy as np
 
+from framework.data.text_files import read_utf8
 from framework.errors import DataError
 
 _END_PAIRS = frozenset(
@@ -368,15 +370,18 @@ def read_conlleval_file(path: str | Path) -> tuple[list[list[str]], list[list[st
         (gold, pred): tag sequences per sentence, taken from the last two columns.
 
     Raises:
-        DataError: a line has fewer than two fields or a different number of fields
-            than the first token line (the script stops there too).
+        DataError: a missing or unreadable file, a byte that is not UTF-8, or a line with fewer
+            than two fields or a different number of fields than the first token line (the script
+            stops there too).
     """
     gold: list[list[str]] = []
     pred: list[list[str]] = []
     gold_sent: list[str] = []
     pred_sent: list[str] = []
     n_fields = None
-    with open(path, encoding="utf-8") as handle:
+    # read_utf8: a missing file, a non-UTF-8 byte or a BOM as every reader handles them; newline=None
+    # splits lines as open() does (\n, \r\n or \r)
+    with io.StringIO(read_utf8(path), newline=None) as handle:
         for line_no, line in enumerate(handle, start=1):
             fields = line.split()
             if fields and fields[0] == _DOCSTART:

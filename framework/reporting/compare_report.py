@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from omegaconf import OmegaConf
 
-from framework.data.text_files import read_json, read_utf8
+from framework.data.text_files import read_json_object, read_utf8, yaml_data_error
 from framework.errors import DataError
 from framework.reporting import compare_translation as translation
 from framework.reporting.document import Document
@@ -53,7 +53,7 @@ def load_run(path: str | Path) -> Run:
         raise DataError(path, None, "not a run dir (no config.yaml)")
     config = _read_config(path / "config.yaml")
     metrics_path = path / "metrics.json"
-    metrics = _read_metrics(metrics_path) if metrics_path.is_file() else {}
+    metrics = read_json_object(metrics_path, "metrics") if metrics_path.is_file() else {}
     return Run(path.name, path, flatten(config), metrics)
 
 
@@ -64,22 +64,12 @@ def _read_config(path: Path) -> dict[str, Any]:
     try:
         config = OmegaConf.to_container(OmegaConf.load(io.StringIO(text)), resolve=False)
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        problem = " ".join(str(getattr(err, "problem", None) or err).split())
-        raise DataError(path, mark.line + 1 if mark else None, f"not valid YAML: {problem}") from None
+        raise yaml_data_error(path, err) from None
     except OSError:  # OmegaConf's "Invalid loaded object type": a scalar document
         raise DataError(path, None, f"{expected}, found a single value") from None
     if not isinstance(config, dict):
         raise DataError(path, None, f"{expected}, found a list")
     return config
-
-
-def _read_metrics(path: Path) -> dict[str, Any]:
-    """A run's metrics: a JSON object (a one-line DataError when it is not)."""
-    metrics = read_json(path)
-    if not isinstance(metrics, dict):
-        raise DataError(path, None, f"expected a JSON object of metrics, found {type(metrics).__name__}")
-    return metrics
 
 
 def _unique_names(runs: list[Run]) -> None:
@@ -159,13 +149,7 @@ def per_label_f1(run: Run) -> dict[str, float]:
     from framework.evaluation.tagger_eval import conlleval_ready
     from framework.evaluation.token_metrics import per_label_scores
 
-    try:
-        gold, pred = conlleval.read_conlleval_file(path)
-    except UnicodeDecodeError:
-        read_utf8(path)  # raises the DataError naming the line and column of the bad byte
-        raise
-    except OSError as err:
-        raise DataError(path, None, f"cannot read the file: {err.strerror or err}") from None
+    gold, pred = conlleval.read_conlleval_file(path)
     task = run.metrics.get("task") or run.config.get("data.task")
     if task in SPAN_TASKS:
         scheme = detect_scheme(gold)  # IOBES is scored as the same chunks in IOB2: conlleval has no S- rule

@@ -13,8 +13,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from framework.data.text_files import read_json
-from framework.errors import DataError
+from framework.data.text_files import read_json_object
 from framework.io import atomic_write_text
 from framework.reporting import plots, sweep_plots
 from framework.reporting.document import Document
@@ -92,10 +91,7 @@ def _add_optuna(doc: Document, sweep_dir: Path, objective: str) -> None:
     path = sweep_dir / OPTUNA_FILE
     if not path.is_file():
         return
-    study = read_json(path)
-    if not isinstance(study, dict):
-        raise DataError(path, None, f"expected a JSON object (the Optuna sweeper's summary), "
-                                    f"found {type(study).__name__}")  # fmt: skip
+    study = read_json_object(path, "the Optuna sweeper's summary")
     doc.heading("Optuna study")
     doc.key_values({key: study.get(key) for key in ("study_name", "storage", "direction", "sampler", "pruner")})
     done = [t for t in study.get("trials", []) if t.get("state") == "COMPLETE" and t.get("value") is not None]

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from framework.data.text_files import read_json, read_utf8
+from framework.data.text_files import read_json, read_json_object, read_utf8, yaml_data_error
 from framework.errors import DataError
 from framework.sweeps.objective import MAXIMIZE, sort_key
 
@@ -94,9 +94,7 @@ def read_overrides(path: Path) -> list[str]:
     try:
         overrides = yaml.safe_load(read_utf8(path))
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        problem = " ".join(str(getattr(err, "problem", None) or err).split())
-        raise DataError(path, mark.line + 1 if mark else None, f"not valid YAML: {problem}") from None
+        raise yaml_data_error(path, err) from None
     if overrides is None:
         return []
     if not isinstance(overrides, list) or any(isinstance(o, (dict, list)) for o in overrides):
@@ -119,9 +117,7 @@ def read_trial(sweep_dir: Path, run_dir: Path) -> Trial:
         if metrics_path.is_file():
             raise
         return Trial(name, run_dir, [], "incomplete", read_error=f"DataError: {err}")
-    metrics = read_json(metrics_path) if metrics_path.is_file() else {}
-    if not isinstance(metrics, dict):
-        raise DataError(metrics_path, None, f"expected a JSON object of metrics, found {type(metrics).__name__}")
+    metrics = read_json_object(metrics_path, "metrics") if metrics_path.is_file() else {}
     history = read_json(history_path) if history_path.is_file() else []
     status = str(metrics.get("status", "incomplete" if not metrics else "ok"))
     history = history if isinstance(history, list) else []

@@ -247,6 +247,18 @@ def test_read_conlleval_file_rejects_ragged_lines(tmp_path):
         read_conlleval_file(path)
 
 
+def test_read_conlleval_file_reads_as_every_reader_does(tmp_path):
+    """A BOM before -DOCSTART-, CR line ends, and one-line errors for a missing or non-UTF-8 file."""
+    path = tmp_path / "out.txt"
+    path.write_bytes("\ufeff-DOCSTART- O O\r\rEU B-ORG B-ORG\rrejects O O\r".encode("utf-8"))
+    assert read_conlleval_file(path) == ([["B-ORG", "O"]], [["B-ORG", "O"]])
+    path.write_bytes(b"a O O\n\xff O O\n")
+    with pytest.raises(DataError, match=r"out\.txt:2: not UTF-8: byte 0xff at column 1"):
+        read_conlleval_file(path)
+    with pytest.raises(DataError, match="nope.txt: file not found"):
+        read_conlleval_file(tmp_path / "nope.txt")
+
+
 def load_column(path: Path, column: int) -> list[list[str]]:
     """One column of a CoNLL file as sentences, skipping -DOCSTART- lines."""
     sentences, current = [], []
