@@ -113,7 +113,8 @@ def write_classifier_report(
         _add_split_details(doc, split, *details[split])
     if history:
         doc.heading("Learning curves")
-        doc.image("learning_curves", plots.learning_curves(_history_series(history, cfg.data.get("class_weight") == "balanced")), alt="learning curves")
+        series = _history_series(history, class_weighted=cfg.data.get("class_weight") == "balanced")
+        doc.image("learning_curves", plots.learning_curves(series), alt="learning curves")
     doc.heading("Run time and speed").key_values(_timing(metrics))
     add_environment_and_config(doc, environment, cfg)
     return doc.save(run_dir, stem="report")
