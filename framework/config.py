@@ -85,6 +85,7 @@ class TaggingDataConfig:
     tfds_splits: dict[str, str] = field(default_factory=lambda: {"train": "train", "dev": "dev", "test": "test"})
     tfds_tag_feature: Optional[str] = None  # e.g. ner, upos, chunks
     tfds_download: bool = True
+    tfds_data_dir: Optional[str] = None  # null = tensorflow-datasets' default (~/tensorflow_datasets)
 
 
 @dataclass

@@ -74,11 +74,12 @@ def load_from_builder(builder: Any, data: Any) -> dict[str, list[Sentence]]:
     return splits
 
 
-def load_tfds_splits(data: Any, data_dir: str | None = None) -> dict[str, list[Sentence]]:
-    """Download (once) and prepare ``data.tfds_name``, then read its splits as sentences."""
+def load_tfds_splits(data: Any) -> dict[str, list[Sentence]]:
+    """Download (once) and prepare ``data.tfds_name`` in ``data.tfds_data_dir`` (null: TFDS's default
+    folder), then read its splits as sentences."""
     if not data.tfds_name or not data.tfds_tag_feature:
         raise ConfigError("data.source=tfds needs data.tfds_name and data.tfds_tag_feature")
-    builder = prepare_builder(data.tfds_name, data_dir, data.tfds_download,
+    builder = prepare_builder(data.tfds_name, data.tfds_data_dir, data.tfds_download,
                               "use the file-based corpus configs (e.g. data=conll2003 paths.data_dir=...)")  # fmt: skip
     return load_from_builder(builder, data)
 
@@ -99,4 +100,8 @@ def prepare_builder(name: str, data_dir: str | None, download: bool, offline_hin
             f"tensorflow-datasets could not prepare {name!r} ({type(err).__name__}: {err}). "
             f"Catalog datasets download once and need the internet; offline, {offline_hint}."
         ) from None
+    if not download and not builder.is_prepared():
+        raise ConfigError(f"tensorflow-datasets has no prepared copy of {name!r} in {builder.data_dir_root}; set "
+                          "data.tfds_data_dir to the folder that holds one, or data.tfds_download=true (needs the "
+                          f"internet once); offline, {offline_hint}")  # fmt: skip
     return builder

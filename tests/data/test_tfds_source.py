@@ -52,6 +52,7 @@ def _data_cfg(**overrides):
         "tfds_tag_feature": "ner",
         "tfds_splits": {"train": "train", "dev": "dev"},
         "tfds_download": True,
+        "tfds_data_dir": None,
         **overrides,
     }
     return OmegaConf.create(settings)
@@ -104,6 +105,26 @@ def test_other_tag_features_and_split_names(builder):
     assert label_names_of(builder, "tokens") is None
 
 
+def test_tagging_corpus_reads_a_prepared_dataset_from_data_tfds_data_dir_offline(builder):
+    """The offline path end to end: data.source=tfds with data.tfds_data_dir pointing at a prepared
+    copy and data.tfds_download=false reads it without any download."""
+    from framework.config import TaggingDataConfig
+    from framework.data.corpus import load_tagging_corpus
+
+    node = OmegaConf.structured(TaggingDataConfig(name="tiny", task="ner"))
+    data = OmegaConf.create(OmegaConf.to_container(node, enum_to_str=True))
+    data.update(source="tfds", tfds_name=builder.name, tfds_tag_feature="ner", tfds_download=False,
+                tfds_splits={"train": "train", "dev": "dev"}, tfds_data_dir=str(builder.data_dir_root),
+                scheme="iob2", train_scheme="iob2")  # fmt: skip
+    corpus = load_tagging_corpus(data)
+    assert [(s.words, s.tags) for s in corpus.train] == EXPECTED["train"]
+    assert [(s.words, s.tags) for s in corpus.dev] == EXPECTED["dev"]
+    elsewhere = str(builder.data_dir) + "-elsewhere"
+    with pytest.raises(ConfigError) as info:  # a folder without a prepared copy, and no download
+        load_tagging_corpus(OmegaConf.merge(data, {"tfds_data_dir": elsewhere}))
+    assert str(info.value).startswith(f"tensorflow-datasets has no prepared copy of '{builder.name}' in {elsewhere};")
+
+
 def test_unknown_split_is_a_config_error(builder):
     with pytest.raises(ConfigError, match="has no split 'validation'"):
         load_from_builder(builder, _data_cfg(tfds_splits={"dev": "validation"}))
@@ -133,7 +154,7 @@ def test_catalog_dataset_without_network_is_a_config_error_about_the_internet(mo
 
     monkeypatch.setattr(tfds, "builder", fake_builder)
     with pytest.raises(ConfigError) as info:
-        load_tfds_splits(_data_cfg(), data_dir=str(tmp_path))
+        load_tfds_splits(_data_cfg(tfds_data_dir=str(tmp_path)))
     message = str(info.value)
     assert "internet" in message and "'conll2003'" in message and "ConnectionError" in message
     assert "data=conll2003" in message  # points at the offline, file-based alternative
