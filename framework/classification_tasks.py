@@ -13,7 +13,7 @@ from framework.data.text_classification import (VOCAB_FILE, TextEncoder, decode_
                                                 read_split)  # fmt: skip
 from framework.errors import ConfigError
 from framework.evaluation.classifier_eval import predict_probabilities, write_predictions
-from framework.evaluation.run_metrics import evaluation_name, merge_into_metrics
+from framework.evaluation.run_metrics import claim_evaluation_name, merge_into_metrics
 from framework.run_loading import require_run_files
 
 
@@ -49,7 +49,7 @@ def _examples_to_score(run: ClassifierRun, split: str, file: str | None):
         examples = read_examples(file, format=data.format, header=data.header, columns=data.columns,
                                  label_column=data.label_column, text_column=data.text_column,
                                  labels=list(run.encoder.labels.tokens))  # fmt: skip
-        return evaluation_name(split, file), examples
+        return claim_evaluation_name(split, file, run.run_dir), examples
     examples = load_corpus(data, read_split(run.run_dir)).split(split)
     if not examples:
         raise ConfigError(f"split={split}: the run's corpus has no {split} split (set file=<path>)")

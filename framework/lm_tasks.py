@@ -17,7 +17,7 @@ import numpy as np
 from framework.data.text_corpus import LMVocab, load_text_corpus, read_text_lines, token_stream
 from framework.errors import ConfigError
 from framework.evaluation.lm_eval import perplexity_metrics
-from framework.evaluation.run_metrics import evaluation_name, merge_into_metrics
+from framework.evaluation.run_metrics import claim_evaluation_name, merge_into_metrics
 from framework.inference.generation import format_samples, generate
 from framework.inference.sampling import SamplingSettings
 from framework.io import atomic_write_text
@@ -51,7 +51,8 @@ def evaluate_language_model(run_dir: Path, settings: Any) -> dict[str, Any]:
     """recipes/evaluate.py for a language model: perplexity on ``split`` or on ``file``."""
     run = load_lm_run(run_dir)
     if settings.file:
-        lines, name = read_text_lines(settings.file), evaluation_name(settings.split, settings.file)
+        lines = read_text_lines(settings.file)
+        name = claim_evaluation_name(settings.split, settings.file, run.run_dir)
     else:
         corpus = load_text_corpus(run.cfg.data)
         lines, name = getattr(corpus, settings.split), settings.split

@@ -9,7 +9,7 @@ from typing import Any
 from framework.data.corpus import convert_sentences, load_tagging_corpus, read_tagging_file, resolve_scheme
 from framework.data.readers import read_tokens_and_blank_lines, write_columns
 from framework.errors import DataError
-from framework.evaluation.run_metrics import evaluation_name, merge_into_metrics
+from framework.evaluation.run_metrics import claim_evaluation_name, merge_into_metrics
 from framework.evaluation.tagger_eval import predict_tags, to_input_scheme
 from framework.run_loading import load_run
 from framework.training.tagger_outputs import score_sentences
@@ -27,7 +27,7 @@ def evaluate_run(run_dir: str, split: str, file: str | None = None, batch_size: 
     if file:
         sentences = read_tagging_file(file, data)
         scheme = resolve_scheme(data, sentences)
-        name = evaluation_name(split, file)
+        name = claim_evaluation_name(split, file, run.run_dir)
     else:
         corpus = load_tagging_corpus(data)
         sentences, scheme = getattr(corpus, split), corpus.scheme

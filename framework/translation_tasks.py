@@ -19,7 +19,7 @@ from omegaconf import OmegaConf
 from framework.data.parallel import ParallelSplit, load_parallel_corpus, read_tsv
 from framework.data.subwords import SETTINGS_FILE, Subwords
 from framework.errors import ConfigError, DataError
-from framework.evaluation.run_metrics import evaluation_name, merge_into_metrics
+from framework.evaluation.run_metrics import claim_evaluation_name, merge_into_metrics
 from framework.inference.translation import DecodeSettings, Translation, translate
 from framework.io import atomic_save
 from framework.run_loading import require_run_files
@@ -52,7 +52,8 @@ def load_translator_run(run_dir: str | Path) -> TranslatorRun:
 def _split_to_score(run: TranslatorRun, split: str, file: str | None) -> tuple[str, ParallelSplit]:
     """(name, pairs): a ``source<TAB>target`` file, or a split of the run's own corpus."""
     if file:
-        return evaluation_name(split, file), read_tsv(file)
+        pairs = read_tsv(file)
+        return claim_evaluation_name(split, file, run.run_dir), pairs
     pairs = load_parallel_corpus(run.cfg.data).split(split)
     if not len(pairs):
         raise ConfigError(f"split={split}: the run's corpus has no {split} split (set file=<source<TAB>target file>)")
@@ -66,14 +67,15 @@ def evaluate_translator(run_dir: Path, settings: Any) -> dict[str, Any]:
     ``<name>`` is the split's only when the search is the one training scored it with (the run's
     ``decode`` on test); otherwise it carries the search, e.g. ``test-greedy`` or ``dev-beam5``, so
     that re-decoding never replaces the run's own results (dev/ is greedy on training's dev subset,
-    which model selection used).
+    which model selection used). Another file is ``file-<stem>`` under the run's ``decode``, and
+    carries the search too under any other.
     """
     from framework.training.translator_run import decode_and_score
 
     run = load_translator_run(run_dir)
     decode = DecodeSettings.from_config(run.cfg.get("decode"), settings.get("decode"))
     name, pairs = _split_to_score(run, settings.split, settings.file)
-    if not settings.file and (name != "test" or decode != DecodeSettings.from_config(run.cfg.get("decode"))):
+    if decode != DecodeSettings.from_config(run.cfg.get("decode")) or (not settings.file and name != "test"):
         name = f"{name}-{decode.short_name()}"
     log.info("decoding %d %s pairs: %s", len(pairs), name, decode.describe())
     scores, _ = decode_and_score(run.model, run.subwords, pairs, name, decode, settings.batch_size, run.run_dir)

@@ -3,8 +3,10 @@
 Training writes ``dev/...`` and ``test/...`` scores and ``train/...`` speed figures into the
 run's metrics.json; an evaluation merges its scores beside them. Scoring another file is
 named ``file-<stem>`` (``file=other/test.tsv`` gives ``file-test/...`` keys and
-``file-test.predictions...``), so it cannot replace the run's test scores; re-scoring a split
-of the run's own corpus writes the same keys training did, with the same model.
+``file-test.predictions...``), so it cannot replace the run's test scores; ``file-<stem>/file``
+records which file that was, and another file with the same stem gets ``file-<stem>-2`` (then
+``-3``, ...), so it cannot replace the first one's either. Re-scoring a split of the run's own
+corpus, or the same file again, writes the same keys as before, with the same model.
 """
 
 from __future__ import annotations
@@ -18,9 +20,33 @@ from framework.io import atomic_write_json
 FILE_PREFIX = "file-"
 
 
-def evaluation_name(split: str, file: str | None) -> str:
-    """The key prefix and file-name stem of one evaluation: ``split``, or ``file-<stem>`` for a file."""
-    return f"{FILE_PREFIX}{Path(file).stem}" if file else split
+def claim_evaluation_name(split: str, file: str | None, run_dir: str | Path) -> str:
+    """The key prefix and file-name stem of one evaluation: ``split``, or for a file the first of
+    ``file-<stem>``, ``file-<stem>-2``, ... that is free or already holds that file's scores.
+
+    A file's name is recorded in metrics.json (``<name>/file``: its absolute path) before it is
+    scored, so that the next file with the same stem is named apart.
+    """
+    if not file:
+        return split
+    path, metrics = str(Path(file).resolve()), _read_metrics(Path(run_dir) / "metrics.json")
+    base = name = f"{FILE_PREFIX}{Path(file).stem}"
+    number = 1
+    while not _free_for(name, path, metrics):
+        number += 1
+        name = f"{base}-{number}"
+    merge_into_metrics(run_dir, {f"{name}/file": path})
+    return name
+
+
+def _free_for(name: str, path: str, metrics: dict[str, Any]) -> bool:
+    """Whether ``name`` holds no scores yet, or the scores of the file at ``path``."""
+    recorded = metrics.get(f"{name}/file")
+    return recorded == path or (recorded is None and not any(key.startswith(name + "/") for key in metrics))
+
+
+def _read_metrics(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
 def merge_into_metrics(run_dir: str | Path, scores: dict[str, Any]) -> dict[str, Any]:
@@ -30,7 +56,7 @@ def merge_into_metrics(run_dir: str | Path, scores: dict[str, Any]) -> dict[str,
     that split goes to ``train/eval_*_per_second``.
     """
     metrics_path = Path(run_dir) / "metrics.json"
-    metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else {}
+    metrics = _read_metrics(metrics_path)
     renamed = {_train_speed_key(key): value for key, value in scores.items()}
     metrics.update(renamed)
     atomic_write_json(metrics_path, metrics)

@@ -2,12 +2,30 @@
 
 import json
 
-from framework.evaluation.run_metrics import evaluation_name, merge_into_metrics
+from framework.evaluation.run_metrics import claim_evaluation_name, merge_into_metrics
 
 
-def test_a_file_is_named_apart_from_the_run_splits():
-    assert evaluation_name("test", None) == "test"
-    assert evaluation_name("test", "/data/other/test.tsv") == "file-test"
+def test_a_file_is_named_apart_from_the_run_splits(tmp_path):
+    assert claim_evaluation_name("test", None, tmp_path) == "test"
+    assert not (tmp_path / "metrics.json").exists()
+    assert claim_evaluation_name("test", "/data/other/test.tsv", tmp_path) == "file-test"
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {"file-test/file": "/data/other/test.tsv"}
+
+
+def test_files_with_the_same_stem_never_share_a_name(tmp_path):
+    (tmp_path / "metrics.json").write_text(json.dumps({"test/f1": 0.5, "file-dev/f1": 0.7}))  # file-dev: an older run
+    first, second = tmp_path / "a" / "test.txt", tmp_path / "b" / "test.txt"
+    assert claim_evaluation_name("test", str(first), tmp_path) == "file-test"
+    merge_into_metrics(tmp_path, {"file-test/f1": 0.8})
+    assert claim_evaluation_name("test", str(second), tmp_path) == "file-test-2"
+    assert claim_evaluation_name("test", str(first), tmp_path) == "file-test"  # the same file again: its own keys
+    assert claim_evaluation_name("test", str(second), tmp_path) == "file-test-2"
+    assert claim_evaluation_name("test", str(tmp_path / "c" / "test.txt"), tmp_path) == "file-test-3"
+    # scores written before files were recorded: kept, the file is named apart
+    assert claim_evaluation_name("test", str(tmp_path / "dev.txt"), tmp_path) == "file-dev-2"
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["file-test/f1"] == 0.8 and metrics["file-dev/f1"] == 0.7 and metrics["test/f1"] == 0.5
+    assert metrics["file-test/file"] == str(first) and metrics["file-test-2/file"] == str(second)
 
 
 def test_merging_keeps_training_speed_and_other_keys(tmp_path):

@@ -120,11 +120,17 @@ def test_translation_speed_script_reads_back_each_searchs_own_scores(run_dir, tm
 def test_evaluate_recipe_scores_another_tsv_file(run_dir, tmp_path):
     pairs = tmp_path / "extra.tsv"
     pairs.write_text("A dog runs.\tEin Hund rennt.\nTwo cats sleep.\tZwei Katzen schlafen.\n", encoding="utf-8")
+    result = _recipe("evaluate.py", f"run_dir={run_dir}", f"file={pairs}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["file-extra/sentences"] == 2 and metrics["file-extra/decode"].startswith("beam 3")
+    assert metrics["file-extra/file"] == str(pairs.resolve())
+    assert (run_dir / "file-extra.ref.txt").read_text(encoding="utf-8") == "Ein Hund rennt.\nZwei Katzen schlafen.\n"
+    # another search than the run's is named apart, as on the run's own splits
     result = _recipe("evaluate.py", f"run_dir={run_dir}", f"file={pairs}", "decode.strategy=greedy")
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["file-extra/sentences"] == 2 and metrics["file-extra/decode"].startswith("greedy")
-    assert (run_dir / "file-extra.ref.txt").read_text(encoding="utf-8") == "Ein Hund rennt.\nZwei Katzen schlafen.\n"
+    assert metrics["file-extra-greedy/decode"].startswith("greedy") and metrics["file-extra/decode"].startswith("beam")
 
 
 def test_predict_recipe_writes_translations_and_nbest_lists(run_dir, tmp_path):
