@@ -4,6 +4,11 @@ Everything is written atomically: a backup is ``backup/epoch-N.weights.h5`` plus
 ``train_state.json`` naming it, and the state file is written last, so an interruption at any
 moment leaves the previous complete backup in force. Re-running into the same run dir reads the
 state, restores weights and optimizer, and continues with the next epoch.
+
+A new best model is saved beside the backup first (``backup/best-epoch-N.keras``), the state
+naming it is written, and only then is it renamed to ``model.keras``: ``model.keras`` always
+holds the epoch the state calls best, and a run interrupted between the last two steps finishes
+the rename when it is resumed (:func:`settle_backups`).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +30,7 @@ log = logging.getLogger(__name__)
 STATE_FILE = "train_state.json"
 BEST_MODEL = "model.keras"
 BACKUP_DIR = "backup"
+STAGED_PREFIX = "best-epoch-"  # backup/best-epoch-N.keras: a best model until its state is written
 # Called as hook(epoch, monitor, value) after every epoch's selection and backup; a hook may
 # raise to stop training (the Optuna sweeper's pruning: framework.sweeps.pruning.report_epoch).
 EPOCH_HOOKS: list[Callable[[int, str, float], None]] = []
@@ -79,6 +86,20 @@ def set_seed_states(model: keras.Model, states: list[list[int]] | None) -> None:
             variable.assign(value)
 
 
+def settle_backups(run_dir: Path, state: dict | None) -> None:
+    """Make the backup dir what ``state`` says: the best model it names but that was not yet
+    renamed to model.keras is renamed now, and files it does not name (the previous backup, or an
+    interrupted epoch's weights and best model saved before its state was written) are removed."""
+    backup_dir = Path(run_dir) / BACKUP_DIR
+    staged = (state or {}).get("staged_best")
+    if staged and (backup_dir / staged).is_file():
+        os.replace(backup_dir / staged, Path(run_dir) / BEST_MODEL)
+    kept = (state or {}).get("backup")
+    for path in (*backup_dir.glob(f"{STAGED_PREFIX}*.keras"), *backup_dir.glob("epoch-*.weights.h5")):
+        if path.name != kept:
+            path.unlink()
+
+
 def save_model_atomically(model: keras.Model, path: Path) -> None:
     """``model.save`` to a temp ``.keras`` file beside ``path``, then rename over it."""
     atomic_save(path, model.save, suffix=".keras")
@@ -118,10 +139,17 @@ class DevSelection(keras.callbacks.Callback):
         self.state = state or {"epoch": 0, "monitor": monitor, "best": None, "best_epoch": None,
                                "wait": 0, "history": [], "backup": None}  # fmt: skip
         self._epoch_start = 0.0
+        self._started, self._wall_before = time.perf_counter(), self.state.get("wall_seconds", 0.0)
 
     @property
     def history(self) -> list[dict]:
         return self.state["history"]
+
+    @property
+    def wall_seconds(self) -> float:
+        """Wall-clock seconds of training (dev scoring and saving included): this process's so far,
+        plus those of the processes before a resume, up to their last backup."""
+        return self._wall_before + time.perf_counter() - self._started
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.perf_counter()
@@ -143,9 +171,14 @@ class DevSelection(keras.callbacks.Callback):
         record.update(dev)
         value = dev[self.monitor]
         improved = self.state["best"] is None or self.sign * value > self.sign * self.state["best"]
+        staged = None
         if improved and math.isfinite(value):
             self.state.update(best=value, best_epoch=epoch + 1, wait=0)
-            save_model_atomically(self.model, self.run_dir / BEST_MODEL)
+            if self.backup:  # renamed to model.keras once the state naming it is written
+                staged = f"{STAGED_PREFIX}{epoch + 1}.keras"
+                save_model_atomically(self.model, self.run_dir / BACKUP_DIR / staged)
+            else:
+                save_model_atomically(self.model, self.run_dir / BEST_MODEL)
         else:
             self.state["wait"] += 1
         self.history.append(record)
@@ -154,7 +187,7 @@ class DevSelection(keras.callbacks.Callback):
             f"{self.state['best']:.4f} at epoch {self.state['best_epoch']}"  # fmt: skip
         log.info("epoch %d: %s=%.4f (best %s)", epoch + 1, self.monitor, value, best)
         if self.backup:
-            self._save_backup(epoch + 1)
+            self._save_backup(epoch + 1, staged)
         if self.patience and self.state["wait"] >= self.patience:
             log.info("early stopping: no %s improvement for %d epochs", self.monitor, self.patience)
             self.model.stop_training = True
@@ -165,14 +198,14 @@ class DevSelection(keras.callbacks.Callback):
         for hook in EPOCH_HOOKS:
             hook(epoch + 1, self.monitor, value)
 
-    def _save_backup(self, epoch: int) -> None:
+    def _save_backup(self, epoch: int, staged_best: str | None) -> None:
         backup_dir = self.run_dir / BACKUP_DIR
         backup_dir.mkdir(parents=True, exist_ok=True)
         name = f"epoch-{epoch}.weights.h5"
         atomic_save(backup_dir / name, self.model.save_weights, suffix=".weights.h5")
-        previous = self.state.get("backup")
         self.state["backup"] = name
         self.state["seed_states"] = seed_states(self.model)
+        self.state["staged_best"] = staged_best
+        self.state["wall_seconds"] = self.wall_seconds
         atomic_write_json(self.run_dir / STATE_FILE, self.state)
-        if previous and previous != name and (backup_dir / previous).exists():
-            (backup_dir / previous).unlink()
+        settle_backups(self.run_dir, self.state)

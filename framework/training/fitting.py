@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,10 +41,12 @@ def fit_with_selection(
 ) -> tuple[checkpointing.DevSelection, float]:
     """Fit ``model`` (built and compiled) with dev selection, resume, early stopping and a time limit.
 
-    Returns the DevSelection callback (its ``state`` and ``history``) and the wall-clock seconds.
+    Returns the DevSelection callback (its ``state`` and ``history``) and the wall-clock seconds of
+    training, those of the processes before a resume included (up to their last backup).
     Raises FloatingPointError when the loss became NaN or infinite.
     """
     state = checkpointing.read_state(run_dir)
+    checkpointing.settle_backups(run_dir, state)
     initial_epoch = checkpointing.restore_backup(model, run_dir, state) if state else 0
     if initial_epoch:
         from framework.data.pipeline import skip_epochs
@@ -60,11 +61,10 @@ def fit_with_selection(
     if cfg.callbacks.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard")))
     checkpointing.build_optimizer(model)
-    start = time.perf_counter()
     if initial_epoch < cfg.trainer.epochs and not stopped_early(state, cfg):
         model.fit(dataset, epochs=cfg.trainer.epochs, initial_epoch=initial_epoch, callbacks=callbacks,
                   verbose=verbosity(cfg.trainer.verbose), shuffle=False)  # fmt: skip
-    wall = time.perf_counter() - start
+    wall = selection.wall_seconds
     last_loss = selection.history[-1].get("loss", 0.0) if selection.history else 0.0
     if model.stop_training and not np.isfinite(last_loss):
         raise FloatingPointError(f"training diverged: loss is {last_loss}")

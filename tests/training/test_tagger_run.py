@@ -354,6 +354,8 @@ def test_resume_after_interruption(tmp_path, tiny_corpus, monkeypatch, no_report
     assert json.loads((run_dir / "train_state.json").read_text())["epoch"] == 3
     assert [p.name for p in (run_dir / "backup").iterdir()] == ["epoch-3.weights.h5"]
     assert metrics["status"] == "ok" and metrics["epochs"] == 3
+    assert metrics["train/wall_seconds"] > state["wall_seconds"] > first_epoch["train_seconds"], \
+        "the wall-clock time counts the first process's time too"  # fmt: skip
     assert not [p for p in run_dir.rglob(".*") if ".tmp" in p.name], "no temp files anywhere"
 
 
