@@ -35,11 +35,19 @@ done
 # so that a CUDA error in one (which poisons its process) leaves the others' results standing.
 # GPU_CHECK_PYTEST_ARGS adds pytest options (CI's test of this script passes --collect-only: it
 # imports every file without TensorFlow; tests/test_torch_backend.py runs them on PyTorch anyway).
-for tests in tests/models/test_cudnn.py tests/models/test_kernel_observation.py tests/models/test_eager_build.py \
-    tests/models/test_tagger.py tests/models/test_seq2seq.py tests/models/test_language_model.py tests/inference; do
+# GPU_CHECK_ONE_PROCESS=1 runs them all in one process instead: Keras' start-up on PyTorch (~7 s)
+# once rather than per file, for that test on a CPU.
+test_files=(tests/models/test_cudnn.py tests/models/test_kernel_observation.py tests/models/test_eager_build.py
+    tests/models/test_tagger.py tests/models/test_seq2seq.py tests/models/test_language_model.py tests/inference)
+if [ "${GPU_CHECK_ONE_PROCESS:-0}" = 1 ]; then
+    batches=("${test_files[*]}")
+else
+    batches=("${test_files[@]}")
+fi
+for tests in "${batches[@]}"; do
     echo "== $tests" >>"$out/tests.log"
-    # shellcheck disable=SC2086  # the options are words
-    timeout 300 python3 -m pytest -q -p no:cacheprovider -rs ${GPU_CHECK_PYTEST_ARGS:-} "$tests" \
+    # shellcheck disable=SC2086  # the options, and a batch's files, are words
+    timeout 300 python3 -m pytest -q -p no:cacheprovider -rs ${GPU_CHECK_PYTEST_ARGS:-} $tests \
         >>"$out/tests.log" 2>&1
     echo "$tests: $(tail -1 "$out/tests.log")"
 done

@@ -27,7 +27,8 @@ def test_gpu_check_runs_without_tensorflow(tmp_path):
     shim.mkdir(parents=True)
     (shim / "__init__.py").write_text('raise ImportError("No module named tensorflow (test shim)")\n')
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": str(shim.parent), "OUT": str(out), "GPU_CHECK_PYTEST_ARGS": "--collect-only"}
+    env = {**os.environ, "PYTHONPATH": str(shim.parent), "OUT": str(out), "GPU_CHECK_PYTEST_ARGS": "--collect-only",
+           "GPU_CHECK_ONE_PROCESS": "1"}  # fmt: skip
     # compare_kernels as the script sets it (TINY's false, passed after, would switch the comparison off)
     shapes = tiny_overrides("benchmark.", rounds=1, compare_kernels=True)
     done = subprocess.run(["bash", "scripts/gpu_check.sh", *shapes],
@@ -40,4 +41,7 @@ def test_gpu_check_runs_without_tensorflow(tmp_path):
     assert result["tagger"]["cudnn_passes_per_step"] == 0  # no GPU here
     assert json.loads((out / "benchmark_gru.json").read_text())["shapes"]["cell"] == "gru"
     tests_log = (out / "tests.log").read_text()
-    assert tests_log.count(" collected in ") == 7 and "error" not in tests_log.lower(), tests_log
+    assert tests_log.count(" collected in ") == 1 and "error" not in tests_log.lower(), tests_log
+    for name in ("test_cudnn", "test_kernel_observation", "test_eager_build", "test_tagger", "test_seq2seq",
+                 "test_language_model", "inference/test_"):  # every file's tests were collected
+        assert f"tests/models/{name}.py::" in tests_log or f"tests/{name}" in tests_log, name
