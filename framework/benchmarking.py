@@ -169,7 +169,11 @@ def _translator(b: Any, attention: str | None) -> Seq2Seq:
 
 
 def benchmark_translator(b: Any, attention: str | None) -> dict[str, Any]:
-    """Teacher-forced training tokens/s and greedy / beam decoding sentences/s of a translator."""
+    """Teacher-forced training tokens/s and greedy / beam decoding sentences/s of a translator.
+
+    Training, greedy and beam decoding are timed in turns, ``b.rounds`` times, and the medians
+    kept, as the tagger's figures are; each search is traced for its shapes before the first round.
+    """
     rng = np.random.default_rng(1)
     source = rng.integers(3, b.vocab_size, (b.batch_size, b.seq_len)).astype("int32")
     target = rng.integers(3, b.vocab_size, (b.batch_size, b.seq_len + 1)).astype("int32")
@@ -178,23 +182,30 @@ def benchmark_translator(b: Any, attention: str | None) -> dict[str, Any]:
     batch = {"source": source, "target_in": target[:, :-1]}
     model(batch)  # built before its first training step, which counts that step's cuDNN passes alone
     cudnn_passes = cudnn_passes_in_first_step(model, batch, target[:, 1:])
-    train = timed(lambda: model.train_on_batch(batch, target[:, 1:]), b.steps, b.warmup)
     searcher = Searcher(model)
     sentences = source[: b.decode_sentences]
     ratio = 1.0  # an untrained model rarely emits EOS: every output runs to the source length
-    searcher.greedy(sentences, ratio)  # warm-up: trace the step for these shapes
-    start = time.perf_counter()
-    greedy = searcher.greedy(sentences, ratio)
-    greedy_seconds = time.perf_counter() - start
+    searcher.greedy(sentences, ratio)  # trace each search's step for these shapes
     searcher.beam(sentences, b.beam_size, 1.0, ratio)
-    start = time.perf_counter()
-    searcher.beam(sentences, b.beam_size, 1.0, ratio)
-    beam_seconds = time.perf_counter() - start
+    rounds, greedy_tokens = {"train": [], "greedy": [], "beam": []}, []
+
+    def greedy_search() -> None:
+        greedy_tokens.append(sum(len(h.tokens) for h in searcher.greedy(sentences, ratio)))
+
+    for _ in range(max(1, b.rounds)):
+        rounds["train"].append(timed(lambda: model.train_on_batch(batch, target[:, 1:]), b.steps, b.warmup))
+        rounds["greedy"].append(timed(greedy_search, 1, 0))
+        rounds["beam"].append(timed(lambda: searcher.beam(sentences, b.beam_size, 1.0, ratio), 1, 0))
+    train, greedy, beam = (statistics.median(rounds[key]) for key in ("train", "greedy", "beam"))
+    tokens = b.batch_size * b.seq_len
     return {
-        "train_tokens_per_second": b.batch_size * b.seq_len / train,
-        "greedy_sentences_per_second": len(sentences) / greedy_seconds,
-        "greedy_words_per_second": sum(len(h.tokens) for h in greedy) / greedy_seconds,
-        f"beam{b.beam_size}_sentences_per_second": len(sentences) / beam_seconds,
+        "train_tokens_per_second": tokens / train,
+        "greedy_sentences_per_second": len(sentences) / greedy,
+        "greedy_words_per_second": statistics.median(n / t for n, t in zip(greedy_tokens, rounds["greedy"])),
+        f"beam{b.beam_size}_sentences_per_second": len(sentences) / beam,
+        "train_tokens_per_second_rounds": [tokens / t for t in rounds["train"]],
+        "greedy_sentences_per_second_rounds": [len(sentences) / t for t in rounds["greedy"]],
+        f"beam{b.beam_size}_sentences_per_second_rounds": [len(sentences) / t for t in rounds["beam"]],
         "kernels": kernel_report(model),
         "cudnn_passes_per_step": cudnn_passes,
     }

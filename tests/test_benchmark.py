@@ -40,8 +40,10 @@ def test_run_benchmark_reports_every_figure():
     assert result["matmul_fp32_flops_per_second"] == tagger["matmul_fp32_flops_per_second"]
     assert sorted(tagger["train_words_per_second_rounds"])[0] <= tagger["train_words_per_second"]
     for section in ("translator", "translator_attention"):
-        assert result[section]["greedy_sentences_per_second"] > 0
-        assert result[section]["beam2_sentences_per_second"] > 0
+        for key in ("train_tokens_per_second", "greedy_sentences_per_second", "beam2_sentences_per_second"):
+            rounds = result[section][f"{key}_rounds"]  # timed in turns; 2 rounds: the median of their seconds
+            assert len(rounds) == 2 and result[section][key] == pytest.approx(2 / sum(1 / r for r in rounds)), key
+        assert result[section]["greedy_words_per_second"] > 0
     assert result["memory"]["host_peak_rss_bytes"] > 0
     assert "keras" in result["environment"]
     assert "tagger.speedup_vs_plain_keras" in format_table(result)
