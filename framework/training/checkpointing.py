@@ -93,11 +93,14 @@ def settle_backups(run_dir: Path, state: dict | None) -> None:
     backup_dir = Path(run_dir) / BACKUP_DIR
     staged = (state or {}).get("staged_best")
     if staged and (backup_dir / staged).is_file():
-        os.replace(backup_dir / staged, Path(run_dir) / BEST_MODEL)
+        try:
+            os.replace(backup_dir / staged, Path(run_dir) / BEST_MODEL)
+        except FileNotFoundError:  # another process writing this run dir renamed it first
+            pass
     kept = (state or {}).get("backup")
     for path in (*backup_dir.glob(f"{STAGED_PREFIX}*.keras"), *backup_dir.glob("epoch-*.weights.h5")):
         if path.name != kept:
-            path.unlink()
+            path.unlink(missing_ok=True)
 
 
 def save_model_atomically(model: keras.Model, path: Path) -> None:
