@@ -43,7 +43,13 @@ class Attention(keras.layers.Layer):
         if self.kind == "dot":
             return ops.matmul(query, ops.transpose(keys, (0, 2, 1)))
         if self.kind == "general":
-            return ops.matmul(query, ops.transpose(self.key_projection(keys), (0, 2, 1)))
+            # q · (W k) computed as (q Wᵀ) · k (as OpenNMT does): the same weights, but the product
+            # costs B·T·Dq·Dk instead of B·S·Dk·Dq. A decoding step has T = 1, so projecting the keys
+            # redid the whole source's projection at every output token (a third of beam search's time).
+            if not self.key_projection.built:
+                self.key_projection.build(keys.shape)
+            kernel = ops.cast(self.key_projection.kernel, query.dtype)  # [Dk, Dq]
+            return ops.matmul(ops.matmul(query, ops.transpose(kernel)), ops.transpose(keys, (0, 2, 1)))
         hidden = ops.tanh(ops.expand_dims(self.query_projection(query), 2) + ops.expand_dims(self.key_projection(keys), 1))
         return ops.squeeze(self.score_vector(hidden), -1)
 

@@ -117,6 +117,18 @@ def test_translation_speed_script_reads_back_each_searchs_own_scores(run_dir, tm
     assert metrics["test-greedy/decode"].startswith("greedy") and metrics["test-beam5/decode"].startswith("beam 5")
 
 
+def test_attention_projection_script_times_both_scores_and_compares_outputs(run_dir):
+    """scripts/measure_attention_projection.py: the score before and the shipped one give the same outputs."""
+    result = _run([sys.executable, "scripts/measure_attention_projection.py", str(run_dir), "--rounds", "1",
+                   "--sentences", "8", "--batch-size", "4"])  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].startswith("8 test sentences of ") and len(lines) == 7, result.stdout
+    for search in ("beam 5", "greedy"):
+        assert f"{search:<7} identical outputs: True" in lines, result.stdout
+        assert sum(line.startswith(search) and "sentences/s" in line for line in lines) == 2, result.stdout
+
+
 def test_evaluate_recipe_scores_another_tsv_file(run_dir, tmp_path):
     pairs = tmp_path / "extra.tsv"
     pairs.write_text("A dog runs.\tEin Hund rennt.\nTwo cats sleep.\tZwei Katzen schlafen.\n", encoding="utf-8")
