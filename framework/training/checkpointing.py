@@ -31,6 +31,11 @@ STATE_FILE = "train_state.json"
 BEST_MODEL = "model.keras"
 BACKUP_DIR = "backup"
 STAGED_PREFIX = "best-epoch-"  # backup/best-epoch-N.keras: a best model until its state is written
+
+
+def staged_best(epoch: int) -> str:
+    """The name in ``backup/`` of epoch ``epoch``'s best model until it is renamed to model.keras."""
+    return f"{STAGED_PREFIX}{epoch}.keras"
 # Called as hook(epoch, monitor, value) after every epoch's selection and backup; a hook may
 # raise to stop training (the Optuna sweeper's pruning: framework.sweeps.pruning.report_epoch).
 EPOCH_HOOKS: list[Callable[[int, str, float], None]] = []
@@ -87,14 +92,14 @@ def set_seed_states(model: keras.Model, states: list[list[int]] | None) -> None:
 
 
 def settle_backups(run_dir: Path, state: dict | None) -> None:
-    """Make the backup dir what ``state`` says: the best model it names but that was not yet
-    renamed to model.keras is renamed now, and files it does not name (the previous backup, or an
-    interrupted epoch's weights and best model saved before its state was written) are removed."""
+    """Make the backup dir what ``state`` says: the best epoch's model, if it was not yet renamed to
+    model.keras, is renamed now, and files it does not name (the previous backup, or an interrupted
+    epoch's weights and best model saved before its state was written) are removed."""
     backup_dir = Path(run_dir) / BACKUP_DIR
-    staged = (state or {}).get("staged_best")
-    if staged and (backup_dir / staged).is_file():
+    best_epoch = (state or {}).get("best_epoch")
+    if best_epoch and (backup_dir / staged_best(best_epoch)).is_file():
         try:
-            os.replace(backup_dir / staged, Path(run_dir) / BEST_MODEL)
+            os.replace(backup_dir / staged_best(best_epoch), Path(run_dir) / BEST_MODEL)
         except FileNotFoundError:  # another process writing this run dir renamed it first
             pass
     kept = (state or {}).get("backup")
@@ -174,12 +179,10 @@ class DevSelection(keras.callbacks.Callback):
         record.update(dev)
         value = dev[self.monitor]
         improved = self.state["best"] is None or self.sign * value > self.sign * self.state["best"]
-        staged = None
         if improved and math.isfinite(value):
             self.state.update(best=value, best_epoch=epoch + 1, wait=0)
-            if self.backup:  # renamed to model.keras once the state naming it is written
-                staged = f"{STAGED_PREFIX}{epoch + 1}.keras"
-                save_model_atomically(self.model, self.run_dir / BACKUP_DIR / staged)
+            if self.backup:  # renamed to model.keras once the state naming it as best is written
+                save_model_atomically(self.model, self.run_dir / BACKUP_DIR / staged_best(epoch + 1))
             else:
                 save_model_atomically(self.model, self.run_dir / BEST_MODEL)
         else:
@@ -190,7 +193,7 @@ class DevSelection(keras.callbacks.Callback):
             f"{self.state['best']:.4f} at epoch {self.state['best_epoch']}"  # fmt: skip
         log.info("epoch %d: %s=%.4f (best %s)", epoch + 1, self.monitor, value, best)
         if self.backup:
-            self._save_backup(epoch + 1, staged)
+            self._save_backup(epoch + 1)
         if self.patience and self.state["wait"] >= self.patience:
             log.info("early stopping: no %s improvement for %d epochs", self.monitor, self.patience)
             self.model.stop_training = True
@@ -201,14 +204,13 @@ class DevSelection(keras.callbacks.Callback):
         for hook in EPOCH_HOOKS:
             hook(epoch + 1, self.monitor, value)
 
-    def _save_backup(self, epoch: int, staged_best: str | None) -> None:
+    def _save_backup(self, epoch: int) -> None:
         backup_dir = self.run_dir / BACKUP_DIR
         backup_dir.mkdir(parents=True, exist_ok=True)
         name = f"epoch-{epoch}.weights.h5"
         atomic_save(backup_dir / name, self.model.save_weights, suffix=".weights.h5")
         self.state["backup"] = name
         self.state["seed_states"] = seed_states(self.model)
-        self.state["staged_best"] = staged_best
         self.state["wall_seconds"] = self.wall_seconds
         atomic_write_json(self.run_dir / STATE_FILE, self.state)
         settle_backups(self.run_dir, self.state)
