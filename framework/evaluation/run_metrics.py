@@ -11,10 +11,10 @@ corpus, or the same file again, writes the same keys as before, with the same mo
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from framework.data.text_files import read_json_object
 from framework.io import atomic_write_json
 
 FILE_PREFIX = "file-"
@@ -46,7 +46,7 @@ def _free_for(name: str, path: str, metrics: dict[str, Any]) -> bool:
 
 
 def _read_metrics(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return read_json_object(path, "metrics") if path.is_file() else {}
 
 
 def merge_into_metrics(run_dir: str | Path, scores: dict[str, Any]) -> dict[str, Any]:

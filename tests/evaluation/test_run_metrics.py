@@ -41,3 +41,16 @@ def test_merging_keeps_training_speed_and_other_keys(tmp_path):
 def test_merging_into_a_run_without_metrics_starts_the_file(tmp_path):
     merge_into_metrics(tmp_path, {"file-x/accuracy": 1.0})
     assert json.loads((tmp_path / "metrics.json").read_text()) == {"file-x/accuracy": 1.0}
+
+
+def test_a_metrics_file_that_is_not_a_json_object_is_a_data_error_naming_it(tmp_path):
+    import pytest
+
+    from framework.errors import DataError
+
+    (tmp_path / "metrics.json").write_text("[1, 2]\n")
+    with pytest.raises(DataError, match=r"metrics.json: expected a JSON object of metrics, found list"):
+        claim_evaluation_name("test", str(tmp_path / "other.txt"), tmp_path)
+    (tmp_path / "metrics.json").write_text('{"test/f1": 0.5,\n')
+    with pytest.raises(DataError, match=r"metrics.json:2: not valid JSON"):
+        merge_into_metrics(tmp_path, {"file-x/f1": 1.0})
