@@ -9,7 +9,7 @@ old score and one with the shipped one, then decodes the test split with each, i
 
     python3 scripts/measure_attention_projection.py <translator run dir> [--rounds 3] [--batch-size 128] [--sentences N]
 
-Run it with nothing else on the machine. The run must use ``model.decoder.attention=general``.
+Run it with nothing else on the machine. The run must use ``model.attention=general``.
 """
 
 from __future__ import annotations
@@ -45,9 +45,8 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=None, help="the first N test sentences (default: all)")
     args = parser.parse_args()
     before, shipped = load_translator_run(args.run_dir), load_translator_run(args.run_dir)
-    kinds = {layer.kind for layer in shipped.model._flatten_layers() if isinstance(layer, attention_module.Attention)}
-    if kinds != {"general"}:
-        raise SystemExit(f"error: {args.run_dir}: its decoder's attention is {sorted(kinds) or 'none'}, not general")
+    if shipped.cfg.model.attention != "general":
+        raise SystemExit(f"error: {args.run_dir}: model.attention is {shipped.cfg.model.attention}, not general")
     ids = shipped.subwords.source.encode(load_parallel_corpus(shipped.cfg.data).split("test").sources[: args.sentences])
     searches = {"beam 5": DecodeSettings.from_config(shipped.cfg.get("decode"), {"strategy": "beam", "beam_size": 5}),
                 "greedy": DecodeSettings.from_config(shipped.cfg.get("decode"), {"strategy": "greedy"})}  # fmt: skip
