@@ -89,12 +89,13 @@ def test_without_backups_the_best_model_is_saved_directly(tmp_path):
 
 
 def test_wall_seconds_continue_from_the_state_of_the_processes_before(tmp_path):
-    selection = DevSelection(tmp_path, None, "dev/f1", state={**_fresh_state(), "wall_seconds": 100.0})
-    selection.set_model(_model(1.0))
-    _epoch(selection, 0, weight=1.0, score=0.5)
+    first = DevSelection(tmp_path, None, "dev/f1")
+    first.set_model(_model(1.0))
+    _epoch(first, 0, weight=1.0, score=0.5)
+    state = checkpointing.read_state(tmp_path)
+    state["wall_seconds"] = 100.0  # as if the first process had trained for 100 s
+    resumed = DevSelection(tmp_path, None, "dev/f1", state=state)
+    resumed.set_model(_model(1.0))
+    _epoch(resumed, 1, weight=2.0, score=0.9)
     saved = json.loads((tmp_path / STATE_FILE).read_text())["wall_seconds"]
-    assert 100.0 < saved <= selection.wall_seconds < 100.0 + 60.0
-
-
-def _fresh_state() -> dict:
-    return {"epoch": 0, "monitor": "dev/f1", "best": None, "best_epoch": None, "wait": 0, "history": [], "backup": None}
+    assert 100.0 < saved <= resumed.wall_seconds < 100.0 + 60.0
