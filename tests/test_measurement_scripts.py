@@ -164,3 +164,32 @@ def test_profile_by_node_tells_the_loops_matmul_from_its_gradients(monkeypatch, 
     assert any("gradients" not in node for node in in_loop), out  # the forward loop's recurrent matmul
     assert any("gradients" in node for node in in_loop), out  # and its gradient, on a row of its own
     assert all(not re.search(r"_\d+(/|$)", node) for node in matmul_nodes), out  # copies add up under one name
+
+
+def test_attention_projection_script_compares_additive_keys_per_step_with_keys_kept():
+    """scripts/measure_attention_projection.py on an additive translator (the run-dir path is tested in
+    tests/training/test_translator_run.py, on a general one): both variants decode, alike."""
+    import numpy as np
+
+    from framework.inference.translation import DecodeSettings
+    from framework.models.attention import Attention
+    from framework.models.bridge import Bridge
+    from framework.models.decoder import RNNDecoder
+    from framework.models.encoder import RNNEncoder
+    from framework.models.seq2seq import Seq2Seq
+
+    script = runpy.run_path(str(SCRIPTS / "measure_attention_projection.py"))
+    encoder = RNNEncoder(30, 8, "lstm", 8, 1, True, 0.0, name="encoder").get_config()
+    bridge = Bridge("concat_dense", "lstm", 1, 1, True, 8, 8, name="bridge").get_config()
+    decoder = RNNDecoder(25, 8, "lstm", 8, 1, 0.0, "additive", 16, False, name="decoder").get_config()
+    before, shipped = (Seq2Seq(encoder, bridge, decoder, label_smoothing=0.0) for _ in range(2))
+    batch = {"source": np.array([[4, 5, 6], [7, 8, 0]], "int32"), "target_in": np.array([[1, 4], [1, 5]], "int32")}
+    before(batch), shipped(batch)
+    shipped.set_weights(before.get_weights())
+    rng = np.random.default_rng(2)
+    ids = [rng.integers(3, 30, n).astype("int32") for n in (5, 3, 7)]
+    searches = {"beam 5": DecodeSettings("beam", beam_size=2), "greedy": DecodeSettings("greedy")}
+    lines = script["compare"](before, shipped, "additive", ids, searches, 1, 2)
+    assert "beam 5  identical outputs: True" in lines and "greedy  identical outputs: True" in lines, lines
+    assert sum("keys projected once (shipped)" in line for line in lines) == 2, lines
+    assert Attention.project_keys is script["SHIPPED_PROJECT_KEYS"]  # the patch is undone

@@ -1,8 +1,9 @@
-"""Greedy and beam search over a translator's ``encode`` / ``decode_step`` (batched).
+"""Greedy and beam search over a translator's ``encode`` / ``project_keys`` / ``decode_step`` (batched).
 
 The decoder runs one step per output token, carrying its (h, c) and attention inputs forward; it
-never re-reads the prefix. Each step is one compiled call (tf.function on TensorFlow, see
-framework.inference.graph) that also does the per-token work over the vocabulary: forcing EOS at
+never re-reads the prefix, and what attention takes from the source alone is computed once per
+batch (``project_keys``), not once per token. Each step is one compiled call (tf.function on
+TensorFlow, see framework.inference.graph) that also does the per-token work over the vocabulary: forcing EOS at
 the length limit, adding the beams' scores, the top-k over ``beam x vocabulary`` and reordering
 the states by parent beam. Only [batch, beam] arrays come back to the host, where the beams'
 histories and finished hypotheses are kept (cheap). Beam size 1 gives exactly the greedy output:
@@ -64,12 +65,18 @@ class Searcher:
     def __init__(self, model):
         self.model = model
         self._encode = graph_function(model, "encode")
+        self._project_keys = graph_function(model, "project_keys")
         self._greedy_step = compile_function(self._greedy_step_graph)
         self._beam_steps = {}
 
-    def _greedy_step_graph(self, tokens, states, outputs, mask, at_limit):
+    def _start(self, source):
+        """The encoder's outputs, source mask and decoder states for ``source``, and the projected keys."""
+        outputs, mask, states = self._encode(source)
+        return outputs, mask, states, self._project_keys(outputs)
+
+    def _greedy_step_graph(self, tokens, states, outputs, mask, keys, at_limit):
         """Arg-max token [B] and its log-probability [B], new states."""
-        log_probs, states, _ = self.model.decode_step(tokens, states, outputs, mask)
+        log_probs, states, _ = self.model.decode_step(tokens, states, outputs, mask, keys)
         log_probs = _constrain(log_probs, at_limit, self.model.eos_id, self.model.bos_id)
         best = ops.argmax(log_probs, axis=-1)
         return ops.cast(best, "int32"), ops.take_along_axis(log_probs, ops.expand_dims(best, -1), axis=-1)[:, 0], states
@@ -78,8 +85,8 @@ class Searcher:
         """The compiled step for beam size ``k``: scores [B, k], tokens [B, k], parents [B*k], states."""
         if k not in self._beam_steps:
 
-            def step(tokens, states, outputs, mask, scores, at_limit):
-                log_probs, states, _ = self.model.decode_step(tokens, states, outputs, mask)
+            def step(tokens, states, outputs, mask, keys, scores, at_limit):
+                log_probs, states, _ = self.model.decode_step(tokens, states, outputs, mask, keys)
                 log_probs = _constrain(log_probs, at_limit, self.model.eos_id, self.model.bos_id)
                 vocab = ops.shape(log_probs)[-1]
                 total = ops.reshape(ops.reshape(scores, (-1, 1)) + log_probs, (-1, k * vocab))
@@ -95,14 +102,14 @@ class Searcher:
 
     def greedy(self, source: np.ndarray, max_length_ratio: float = 2.0) -> list[Hypothesis]:
         """Arg-max decoding of a batch of sources [B, S]."""
-        outputs, mask, states = self._encode(source)
+        outputs, mask, states, keys = self._start(source)
         limits = length_limits(source, max_length_ratio)
         batch = source.shape[0]
         tokens = np.full(batch, self.model.bos_id, dtype="int32")
         finished = np.zeros(batch, bool)
         results = [Hypothesis([], 0.0, 0.0) for _ in range(batch)]
         for t in range(int(limits.max()) + 1):
-            tokens, log_probs, states = self._greedy_step(ops.convert_to_tensor(tokens), states, outputs, mask,
+            tokens, log_probs, states = self._greedy_step(ops.convert_to_tensor(tokens), states, outputs, mask, keys,
                                                           ops.convert_to_tensor(t >= limits))  # fmt: skip
             tokens, log_probs = ops.convert_to_numpy(tokens), ops.convert_to_numpy(log_probs).astype("float64")
             for row in np.flatnonzero(~finished):
@@ -122,8 +129,9 @@ class Searcher:
         """Beam search; returns the ``nbest`` hypotheses per source, best first (score = log p / lp(alpha))."""
         batch, k = source.shape[0], beam_size
         flat = np.repeat(np.arange(batch), k)
-        outputs, mask, states = self._encode(source)
+        outputs, mask, states, keys = self._start(source)
         outputs, mask = ops.take(outputs, flat, axis=0), ops.take(mask, flat, axis=0)
+        keys = None if keys is None else ops.take(keys, flat, axis=0)
         states = keras.tree.map_structure(lambda s: ops.take(s, flat, axis=0), states)
         limits = np.repeat(length_limits(source, max_length_ratio), k)
         scores = np.full((batch, k), -np.inf, dtype="float32")
@@ -133,7 +141,7 @@ class Searcher:
         done: list[list[Hypothesis]] = [[] for _ in range(batch)]
         step = self._beam_step(k)
         for t in range(int(limits.max()) + 1):
-            scores, token_of, parents, states = step(ops.convert_to_tensor(tokens), states, outputs, mask,
+            scores, token_of, parents, states = step(ops.convert_to_tensor(tokens), states, outputs, mask, keys,
                                                      ops.convert_to_tensor(scores), ops.convert_to_tensor(t >= limits))  # fmt: skip
             scores, token_of, parents = (ops.convert_to_numpy(x) for x in (scores, token_of, parents))
             histories = np.concatenate([histories[parents], token_of.reshape(-1, 1)], axis=1)

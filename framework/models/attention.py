@@ -18,6 +18,8 @@ class Attention(keras.layers.Layer):
 
     ``call(query [B, T, Dq], keys [B, S, Dk], mask [B, S])`` returns
     ``(context [B, T, Dk], weights [B, T, S])``; padded source positions get zero weight.
+    A decoder that scores one query at a time against the same keys passes ``projected_keys``,
+    computed once by :meth:`project_keys`, instead of having the keys projected at every call.
 
     Args:
         kind: "dot" (Luong; needs Dq == Dk), "general" (Luong, q · W k) or "additive" (Bahdanau, v · tanh(W q + U k)).
@@ -38,8 +40,17 @@ class Attention(keras.layers.Layer):
             self.key_projection = keras.layers.Dense(units, use_bias=True, name="key")
             self.score_vector = keras.layers.Dense(1, use_bias=False, name="score")
 
-    def scores(self, query, keys):
-        """Unnormalised scores [B, T, S]."""
+    def project_keys(self, keys):
+        """What the scores take from the keys alone, for reuse across queries: U k + b for additive, else None.
+
+        Decoding scores one output token at a time against the same source; projecting its keys
+        inside every step redid [B, S, Dk] x [Dk, units] per token (general needs nothing: it
+        projects the query, see ``scores``).
+        """
+        return self.key_projection(keys) if self.kind == "additive" else None
+
+    def scores(self, query, keys, projected_keys=None):
+        """Unnormalised scores [B, T, S]; ``projected_keys`` as from :meth:`project_keys`, or None."""
         if self.kind == "dot":
             return ops.matmul(query, ops.transpose(keys, (0, 2, 1)))
         if self.kind == "general":
@@ -50,11 +61,13 @@ class Attention(keras.layers.Layer):
                 self.key_projection.build(keys.shape)
             kernel = ops.cast(self.key_projection.kernel, query.dtype)  # [Dk, Dq]
             return ops.matmul(ops.matmul(query, ops.transpose(kernel)), ops.transpose(keys, (0, 2, 1)))
-        hidden = ops.tanh(ops.expand_dims(self.query_projection(query), 2) + ops.expand_dims(self.key_projection(keys), 1))
+        if projected_keys is None:
+            projected_keys = self.key_projection(keys)
+        hidden = ops.tanh(ops.expand_dims(self.query_projection(query), 2) + ops.expand_dims(projected_keys, 1))
         return ops.squeeze(self.score_vector(hidden), -1)
 
-    def call(self, query, keys, mask=None):
-        scores = ops.cast(self.scores(query, keys), "float32")
+    def call(self, query, keys, mask=None, projected_keys=None):
+        scores = ops.cast(self.scores(query, keys, projected_keys), "float32")
         if mask is not None:
             scores = ops.where(ops.expand_dims(mask, 1), scores, ops.full_like(scores, -1e9))
         weights = ops.softmax(scores, axis=-1)

@@ -79,10 +79,10 @@ class RNNDecoder(keras.layers.Layer):
             new_states.append(list(result[1:]))
         return x, new_states
 
-    def _output(self, x, encoder_outputs, source_mask, training):
+    def _output(self, x, encoder_outputs, source_mask, training, projected_keys=None):
         weights = None
         if self.attention is not None:
-            context, weights = self.attention(x, encoder_outputs, source_mask)
+            context, weights = self.attention(x, encoder_outputs, source_mask, projected_keys=projected_keys)
             x = self.combine(ops.concatenate([x, ops.cast(context, x.dtype)], axis=-1))
         return self._logits(self.output_dropout(x, training=training)), weights
 
@@ -111,17 +111,26 @@ class RNNDecoder(keras.layers.Layer):
         x, _ = self._run_rnns(self.embedding(target_in), initial_states, mask, training)
         return self._output(x, encoder_outputs, source_mask, training)
 
-    def step(self, tokens, states, encoder_outputs, source_mask):
-        """One step: ``tokens`` [B] -> (logits [B, V], new states, attention weights [B, S] or None)."""
+    def project_keys(self, encoder_outputs):
+        """The attention's per-source part of its scores (see Attention.project_keys), for ``step``; or None."""
+        return None if self.attention is None else self.attention.project_keys(encoder_outputs)
+
+    def step(self, tokens, states, encoder_outputs, source_mask, projected_keys=None):
+        """One step: ``tokens`` [B] -> (logits [B, V], new states, attention weights [B, S] or None).
+
+        ``projected_keys`` (from :meth:`project_keys` on the same ``encoder_outputs``) spares the
+        step the keys' projection; without it the step computes it.
+        """
         embedded = self.embedding(ops.expand_dims(tokens, 1))
         if self.input_feeding:
-            attentional, weights, new_states = self._feed_loop(embedded, states, encoder_outputs, source_mask)
+            attentional, weights, new_states = self._feed_loop(embedded, states, encoder_outputs, source_mask,
+                                                               projected_keys=projected_keys)  # fmt: skip
             return self._logits(attentional)[:, 0], new_states, weights[:, 0]
         x, new_states = self._run_rnns(embedded, states, None, False)
-        logits, weights = self._output(x, encoder_outputs, source_mask, False)
+        logits, weights = self._output(x, encoder_outputs, source_mask, False, projected_keys)
         return logits[:, 0], new_states, None if weights is None else weights[:, 0]
 
-    def _feed_step(self, encoder_outputs, source_mask, sizes, training=False):
+    def _feed_step(self, encoder_outputs, source_mask, projected_keys, sizes, training=False):
         """One input-feeding step over the RNN cells: (token embedding, flat states) -> outputs, states.
 
         ``training`` reaches the cells, so their ``dropout`` and ``recurrent_dropout`` apply as in
@@ -135,22 +144,26 @@ class RNNDecoder(keras.layers.Layer):
             for rnn, states in zip(self.rnns, layer_states):
                 x, states = rnn.cell(x, states, training=training)
                 new_states.extend(states if isinstance(states, (list, tuple)) else [states])
-            context, weights = self.attention(ops.expand_dims(x, 1), encoder_outputs, source_mask)
+            context, weights = self.attention(ops.expand_dims(x, 1), encoder_outputs, source_mask,
+                                              projected_keys=projected_keys)  # fmt: skip
             attentional = self.combine(ops.concatenate([x, ops.cast(context[:, 0], x.dtype)], axis=-1))
             out = ops.concatenate([attentional, ops.cast(weights[:, 0], attentional.dtype)], axis=-1)
             return out, [*new_states, attentional]
 
         return step
 
-    def _feed_loop(self, embedded, states, encoder_outputs, source_mask, training=False):
+    def _feed_loop(self, embedded, states, encoder_outputs, source_mask, training=False, projected_keys=None):
         """Input feeding over ``embedded`` [B, T, E] from ``states`` (layers' states + attentional vector).
 
         Returns attentional vectors [B, T, U], attention weights [B, T, S] and the new states. Targets
-        are right-padded, so steps after the end cannot change the real ones and run unmasked.
+        are right-padded, so steps after the end cannot change the real ones and run unmasked. The
+        keys' projection is computed once here, not in every step of the loop.
         """
         sizes = [len(layer) for layer in states[:-1]]
         flat = [t for layer in states[:-1] for t in layer] + [states[-1]]
-        step = self._feed_step(encoder_outputs, source_mask, sizes, training)
+        if projected_keys is None:
+            projected_keys = self.project_keys(encoder_outputs)
+        step = self._feed_step(encoder_outputs, source_mask, projected_keys, sizes, training)
         if not self.combine.built:  # create every weight outside the loop, whose body cannot
             step(embedded[:, 0], flat)
             for rnn in self.rnns:  # only their cells run here; their weights are the cells'

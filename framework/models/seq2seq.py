@@ -3,7 +3,7 @@
 Inputs are ``{"source": [B, S], "target_in": [B, T]}`` (right-padded ids, 0 = padding;
 ``target_in`` starts with BOS); the model outputs logits [B, T, V] and is trained against
 ``target_out`` (the target followed by EOS) with label-smoothed cross-entropy. Search strategies
-(framework.inference.search) only use ``encode`` and ``decode_step``.
+(framework.inference.search) only use ``encode``, ``project_keys`` and ``decode_step``.
 """
 
 from __future__ import annotations
@@ -56,9 +56,14 @@ class Seq2Seq(BuildOnRealInputs, keras.Model):
         outputs, mask, states = self.encode(inputs["source"])
         return self.decoder(inputs["target_in"], states, outputs, mask)[1]
 
-    def decode_step(self, tokens, states, encoder_outputs, source_mask):
+    def project_keys(self, encoder_outputs):
+        """What attention computes from the source alone (additive: U k + b), kept for every
+        ``decode_step`` of that source; None where there is nothing to keep."""
+        return self.decoder.project_keys(encoder_outputs)
+
+    def decode_step(self, tokens, states, encoder_outputs, source_mask, projected_keys=None):
         """Log-probabilities [B, V] of the next token, new states, attention weights [B, S]."""
-        logits, states, weights = self.decoder.step(tokens, states, encoder_outputs, source_mask)
+        logits, states, weights = self.decoder.step(tokens, states, encoder_outputs, source_mask, projected_keys)
         return ops.log_softmax(logits, axis=-1), states, weights
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):

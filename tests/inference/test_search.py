@@ -48,7 +48,10 @@ class TableModel:
         outputs = ops.zeros((batch, ops.shape(source)[1], 1))
         return outputs, ops.not_equal(source, 0), [[ops.zeros((batch, 1))]]
 
-    def decode_step(self, tokens, states, outputs, mask):
+    def project_keys(self, outputs):
+        return None
+
+    def decode_step(self, tokens, states, outputs, mask, keys=None):
         return ops.take(self.table, tokens, axis=0), [[ops.cast(ops.expand_dims(tokens, 1), "float32")]], None
 
 
@@ -137,6 +140,47 @@ def test_beam_size_one_gives_exactly_the_greedy_tokens(cell, attention):
     for g, nbest in zip(greedy, beam):
         assert g.log_prob == pytest.approx(nbest[0].log_prob, abs=1e-4)
     assert any(len(h.tokens) > 0 for h in greedy)
+
+
+@pytest.mark.parametrize("feeding", [False, True], ids=["luong", "input-feeding"])
+def test_search_projects_the_additive_keys_once_per_batch_not_per_step(feeding):
+    # U k + b depends on the source alone: recomputing it inside every decoding step cost a
+    # [beam x batch, S, D] x [D, units] product per output token. Counted in Python, so the count
+    # is per trace on TensorFlow (the steps are compiled) and per call on PyTorch: either way the
+    # step itself must not project keys.
+    keras.utils.set_random_seed(7)
+    encoder = RNNEncoder(30, 8, "lstm", 8, 1, True, 0.0, name="encoder").get_config()
+    bridge = Bridge("concat_dense", "lstm", 1, 1, True, 8, 8, name="bridge").get_config()
+    decoder = RNNDecoder(25, 8, "lstm", 8, 1, 0.0, "additive", 16, False, input_feeding=feeding, name="decoder")
+    model = Seq2Seq(encoder, bridge, decoder.get_config(), label_smoothing=0.0)
+    source = np.array([[4, 5, 6, 7], [8, 9, 0, 0]], "int32")
+    model({"source": source, "target_in": np.array([[1, 4], [1, 5]], "int32")})
+    projection, decode_step = model.decoder.attention.key_projection, model.decode_step
+    calls, in_step = {"step": 0, "outside": 0}, [False]
+    original_call = type(projection).__call__
+
+    def counting_call(layer, *args, **kwargs):
+        if layer is projection:
+            calls["step" if in_step[0] else "outside"] += 1
+        return original_call(layer, *args, **kwargs)
+
+    def flagged_step(*args, **kwargs):
+        in_step[0] = True
+        try:
+            return decode_step(*args, **kwargs)
+        finally:
+            in_step[0] = False
+
+    model.decode_step = flagged_step
+    type(projection).__call__ = counting_call
+    try:
+        searcher = Searcher(model)
+        greedy = searcher.greedy(source, max_length_ratio=2.0)
+        beam = searcher.beam(source, beam_size=3, alpha=0.0, max_length_ratio=2.0)
+    finally:
+        type(projection).__call__ = original_call
+    assert calls["step"] == 0 and calls["outside"] >= 1
+    assert len(greedy) == len(beam) == 2
 
 
 def test_translate_ids_restores_input_order_and_skips_empty_sources():

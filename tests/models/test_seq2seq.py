@@ -113,7 +113,8 @@ def test_identity_bridge_refuses_mismatched_sizes():
     ("lstm", "additive", True, True, False), ("gru", "dot", False, False, False),
     ("lstm", "general", True, False, True), ("gru", "additive", False, False, True),
 ])
-def test_one_step_decoding_equals_teacher_forcing(cell, attention, bidirectional, tie, feeding):
+@pytest.mark.parametrize("project_keys", [False, True], ids=["keys-per-step", "keys-projected-once"])
+def test_one_step_decoding_equals_teacher_forcing(cell, attention, bidirectional, tie, feeding, project_keys):
     keras.utils.set_random_seed(0)
     bridge = "concat_dense" if bidirectional else "identity"
     model = _model(cell, bidirectional, bridge, attention, tie=tie, feeding=feeding)
@@ -122,8 +123,9 @@ def test_one_step_decoding_equals_teacher_forcing(cell, attention, bidirectional
     logits = to_numpy(model({"source": source, "target_in": target_in}))
     expected = to_numpy(keras.ops.log_softmax(logits, axis=-1))
     outputs, mask, states = model.encode(source)
+    keys = model.project_keys(outputs) if project_keys else None
     for t in range(target_in.shape[1]):
-        log_probs, states, weights = model.decode_step(target_in[:, t], states, outputs, mask)
+        log_probs, states, weights = model.decode_step(target_in[:, t], states, outputs, mask, keys)
         for row, length in enumerate([5, 3]):
             if t < length:
                 np.testing.assert_allclose(to_numpy(log_probs)[row], expected[row, t], atol=1e-5)
@@ -203,3 +205,23 @@ def test_input_feeding_cells_apply_their_recurrent_dropout_in_training():
         training = [to_numpy(model(batch, training=True)) for _ in range(2)]
         assert np.abs(training[0] - training[1]).max() > 1e-4
         assert np.abs(training[0] - inference[0]).max() > 1e-4
+
+
+def test_input_feeding_projects_the_additive_keys_once_per_batch(monkeypatch):
+    # The input-feeding decoder's loop scores every target step against the same source: U k + b
+    # is computed once before the loop, not at each step (eagerly the loop body runs per step).
+    keras.utils.set_random_seed(0)
+    model = _model("lstm", True, "concat_dense", "additive", feeding=True)
+    target_in = np.array([[1, 4, 6, 8], [1, 5, 7, 0]], "int32")
+    batch = {"source": _source(np.random.default_rng(7), [5, 3]), "target_in": target_in}
+    expected = to_numpy(model(batch))  # built
+    projection = model.decoder.attention.key_projection
+    original_call, calls = type(projection).__call__, []
+
+    def counting_call(layer, *args, **kwargs):
+        calls.append(layer is projection)
+        return original_call(layer, *args, **kwargs)
+
+    monkeypatch.setattr(type(projection), "__call__", counting_call)
+    np.testing.assert_allclose(to_numpy(model(batch)), expected, atol=1e-6)
+    assert sum(calls) == 1
