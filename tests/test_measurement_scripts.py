@@ -166,6 +166,23 @@ def test_profile_by_node_tells_the_loops_matmul_from_its_gradients(monkeypatch, 
     assert all(not re.search(r"_\d+(/|$)", node) for node in matmul_nodes), out  # copies add up under one name
 
 
+def _tiny_translator(attention):
+    """A built one-layer translator with ``attention``, random weights."""
+    import numpy as np
+
+    from framework.models.bridge import Bridge
+    from framework.models.decoder import RNNDecoder
+    from framework.models.encoder import RNNEncoder
+    from framework.models.seq2seq import Seq2Seq
+
+    encoder = RNNEncoder(30, 8, "lstm", 8, 1, True, 0.0, name="encoder").get_config()
+    bridge = Bridge("concat_dense", "lstm", 1, 1, True, 8, 8, name="bridge").get_config()
+    decoder = RNNDecoder(25, 8, "lstm", 8, 1, 0.0, attention, 16, False, name="decoder").get_config()
+    model = Seq2Seq(encoder, bridge, decoder, label_smoothing=0.0)
+    model({"source": np.array([[4, 5, 6], [7, 8, 0]], "int32"), "target_in": np.array([[1, 4], [1, 5]], "int32")})
+    return model
+
+
 def test_attention_projection_script_compares_additive_keys_per_step_with_keys_kept():
     """scripts/measure_attention_projection.py on an additive translator (the run-dir path is tested in
     tests/training/test_translator_run.py, on a general one): both variants decode, alike."""
@@ -173,18 +190,9 @@ def test_attention_projection_script_compares_additive_keys_per_step_with_keys_k
 
     from framework.inference.translation import DecodeSettings
     from framework.models.attention import Attention
-    from framework.models.bridge import Bridge
-    from framework.models.decoder import RNNDecoder
-    from framework.models.encoder import RNNEncoder
-    from framework.models.seq2seq import Seq2Seq
 
     script = runpy.run_path(str(SCRIPTS / "measure_attention_projection.py"))
-    encoder = RNNEncoder(30, 8, "lstm", 8, 1, True, 0.0, name="encoder").get_config()
-    bridge = Bridge("concat_dense", "lstm", 1, 1, True, 8, 8, name="bridge").get_config()
-    decoder = RNNDecoder(25, 8, "lstm", 8, 1, 0.0, "additive", 16, False, name="decoder").get_config()
-    before, shipped = (Seq2Seq(encoder, bridge, decoder, label_smoothing=0.0) for _ in range(2))
-    batch = {"source": np.array([[4, 5, 6], [7, 8, 0]], "int32"), "target_in": np.array([[1, 4], [1, 5]], "int32")}
-    before(batch), shipped(batch)
+    before, shipped = _tiny_translator("additive"), _tiny_translator("additive")
     shipped.set_weights(before.get_weights())
     rng = np.random.default_rng(2)
     ids = [rng.integers(3, 30, n).astype("int32") for n in (5, 3, 7)]
@@ -193,3 +201,31 @@ def test_attention_projection_script_compares_additive_keys_per_step_with_keys_k
     assert "beam 5  identical outputs: True" in lines and "greedy  identical outputs: True" in lines, lines
     assert sum("keys projected once (shipped)" in line for line in lines) == 2, lines
     assert Attention.project_keys is script["SHIPPED_PROJECT_KEYS"]  # the patch is undone
+
+
+@pytest.mark.parametrize("strategy", ["greedy", "beam"])
+def test_search_host_time_script_splits_wall_time_into_compiled_calls_and_host(strategy):
+    import numpy as np
+
+    from framework.inference.translation import DecodeSettings, searcher_for, translate_ids
+
+    script = runpy.run_path(str(SCRIPTS / "measure_search_host_time.py"))
+    model = _tiny_translator("general")
+    rng = np.random.default_rng(3)
+    ids = [rng.integers(3, 30, n).astype("int32") for n in (5, 3, 7, 4)]
+    settings = DecodeSettings(strategy, beam_size=2, max_length_ratio=1.5)
+    expected = [h[0].tokens for h in translate_ids(model, ids, settings, 2)]
+    searcher = searcher_for(model)
+    functions = (searcher._encode, searcher._project_keys, searcher._greedy_step, dict(searcher._beam_steps))
+    timings = script["time_search"](model, ids, settings, 2, 2)
+    assert len(timings["wall"]) == len(timings["compiled"]) == 2
+    assert all(0 < c < w for w, c in zip(timings["wall"], timings["compiled"])), timings
+    # two batches: each one encode, one key projection and at least one step (at most 1.5 x 8 + 1)
+    assert 2 * 3 <= timings["calls_per_round"] <= 2 * (2 + 13), timings
+    line = script["report"](strategy, timings)
+    assert re.fullmatch(rf"{strategy:<7} wall +{NUMBER} s, compiled calls +{NUMBER} s, host +-?{NUMBER} s "
+                        rf"\(-?{NUMBER}%\); \d+ calls a round; rounds wall/compiled: .+", line), line
+    # the searcher's own compiled functions are back in place, and decode as before
+    assert (searcher._encode, searcher._project_keys, searcher._greedy_step) == functions[:3]
+    assert searcher._beam_steps == functions[3]
+    assert [h[0].tokens for h in translate_ids(model, ids, settings, 2)] == expected
