@@ -16,7 +16,6 @@ Run it with nothing else on the machine. The run must use ``model.attention`` ge
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 
@@ -24,8 +23,8 @@ import framework  # noqa: F401  (first: it turns TensorFlow's oneDNN kernels on 
 
 from keras import ops
 
-from framework.data.parallel import load_parallel_corpus
-from framework.inference.translation import DecodeSettings, translate_ids
+from framework.inference.measuring import beam5_and_greedy, decoding_arguments, test_sources
+from framework.inference.translation import translate_ids
 from framework.models.attention import Attention
 from framework.translation_tasks import load_translator_run
 
@@ -82,22 +81,16 @@ def compare(before, shipped, kind: str, ids, searches: dict, rounds: int, batch_
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("run_dir")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--sentences", type=int, default=None, help="the first N test sentences (default: all)")
-    args = parser.parse_args()
+    args = decoding_arguments(__doc__)
     before, shipped = load_translator_run(args.run_dir), load_translator_run(args.run_dir)
     kind = shipped.cfg.model.attention
     if kind not in BEFORE:
         raise SystemExit(f"error: {args.run_dir}: model.attention is {kind}, not general or additive")
-    ids = shipped.subwords.source.encode(load_parallel_corpus(shipped.cfg.data).split("test").sources[: args.sentences])
-    searches = {"beam 5": DecodeSettings.from_config(shipped.cfg.get("decode"), {"strategy": "beam", "beam_size": 5}),
-                "greedy": DecodeSettings.from_config(shipped.cfg.get("decode"), {"strategy": "greedy"})}  # fmt: skip
+    ids = test_sources(shipped, args.sentences)
     print(f"{len(ids)} test sentences of {args.run_dir} ({kind} attention), batch {args.batch_size}; "
           f"medians of {args.rounds} rounds in turns")  # fmt: skip
-    print("\n".join(compare(before.model, shipped.model, kind, ids, searches, args.rounds, args.batch_size)))
+    lines = compare(before.model, shipped.model, kind, ids, beam5_and_greedy(shipped), args.rounds, args.batch_size)
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

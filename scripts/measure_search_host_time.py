@@ -14,7 +14,6 @@ Run it with nothing else on the machine.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 
@@ -22,7 +21,7 @@ import framework  # noqa: F401  (first: it turns TensorFlow's oneDNN kernels on 
 
 from keras import ops
 
-from framework.data.parallel import load_parallel_corpus
+from framework.inference.measuring import beam5_and_greedy, decoding_arguments, test_sources
 from framework.inference.translation import DecodeSettings, searcher_for, translate_ids
 from framework.translation_tasks import load_translator_run
 
@@ -84,18 +83,11 @@ def report(search: str, timings: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("run_dir")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--sentences", type=int, default=None, help="the first N test sentences (default: all)")
-    args = parser.parse_args()
+    args = decoding_arguments(__doc__)
     run = load_translator_run(args.run_dir)
-    ids = run.subwords.source.encode(load_parallel_corpus(run.cfg.data).split("test").sources[: args.sentences])
-    searches = {"beam 5": DecodeSettings.from_config(run.cfg.get("decode"), {"strategy": "beam", "beam_size": 5}),
-                "greedy": DecodeSettings.from_config(run.cfg.get("decode"), {"strategy": "greedy"})}  # fmt: skip
+    ids = test_sources(run, args.sentences)
     print(f"{len(ids)} test sentences of {args.run_dir}, batch {args.batch_size}; medians of {args.rounds} rounds")
-    for search, settings in searches.items():
+    for search, settings in beam5_and_greedy(run).items():
         print(report(search, time_search(run.model, ids, settings, args.rounds, args.batch_size)))
 
 
