@@ -183,6 +183,34 @@ def test_search_projects_the_additive_keys_once_per_batch_not_per_step(feeding):
     assert len(greedy) == len(beam) == 2
 
 
+def test_beam_search_drops_finished_sentences_from_the_batch_without_changing_results(monkeypatch):
+    from framework.inference import search as search_module
+
+    model = _random_model("lstm", "additive")
+    rng = np.random.default_rng(4)
+    lengths = [9, 2, 6, 1, 8, 3, 2, 7]  # an untrained model runs to its limits: sentences end at different steps
+    source = np.zeros((len(lengths), max(lengths)), "int32")
+    for row, n in enumerate(lengths):
+        source[row, :n] = rng.integers(3, 30, n)
+
+    def beam_with(fraction):
+        """n-best lists, and the rows each step ran, with ``PRUNE_FRACTION`` = ``fraction``."""
+        monkeypatch.setattr(search_module, "PRUNE_FRACTION", fraction)
+        searcher, rows = Searcher(model), []
+        step = searcher._beam_step(3)
+        searcher._beam_steps[3] = lambda tokens, *args: rows.append(int(tokens.shape[0])) or step(tokens, *args)
+        return searcher.beam(source, beam_size=3, alpha=0.6, max_length_ratio=1.5, nbest=3), rows
+
+    kept, kept_rows = beam_with(float("inf"))
+    pruned, pruned_rows = beam_with(0.25)
+    assert set(kept_rows) == {len(lengths) * 3}  # never pruned: every step runs every beam
+    assert pruned_rows[0] == len(lengths) * 3 and pruned_rows[-1] < pruned_rows[0]
+    assert pruned_rows == sorted(pruned_rows, reverse=True) and len(pruned_rows) <= len(kept_rows)
+    for a, b in zip(kept, pruned):
+        assert [h.tokens for h in a] == [h.tokens for h in b]
+        assert [h.score for h in a] == pytest.approx([h.score for h in b], abs=1e-4)
+
+
 def test_translate_ids_restores_input_order_and_skips_empty_sources():
     model = _random_model("lstm", "additive")
     rng = np.random.default_rng(1)
