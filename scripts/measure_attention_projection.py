@@ -16,14 +16,13 @@ Run it with nothing else on the machine. The run must use ``model.attention`` ge
 
 from __future__ import annotations
 
-import statistics
 import time
 
 import framework  # noqa: F401  (first: it turns TensorFlow's oneDNN kernels on before TensorFlow loads)
 
 from keras import ops
 
-from framework.inference.measuring import beam5_and_greedy, decoding_arguments, test_sources
+from framework.inference.measuring import beam5_and_greedy, decoding_arguments, test_sources, timing_line
 from framework.inference.translation import translate_ids
 from framework.models.attention import Attention
 from framework.translation_tasks import load_translator_run
@@ -73,9 +72,7 @@ def compare(before, shipped, kind: str, ids, searches: dict, rounds: int, batch_
         first, second = (outputs[name, search] for name in variants)
         same = all(a[0].tokens == b[0].tokens for a, b in zip(first, second))
         for name in variants:
-            timings = ", ".join(f"{s:.1f}" for s in seconds[name, search])
-            median = statistics.median(seconds[name, search])
-            lines.append(f"{search:<7} {name:<29} {median:6.1f} s ({timings}) {len(ids) / median:7.1f} sentences/s")
+            lines.append(timing_line(f"{search:<7} {name}", seconds[name, search], len(ids), 37))
         lines.append(f"{search:<7} identical outputs: {same}")
     return lines
 

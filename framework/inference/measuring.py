@@ -4,6 +4,7 @@ the two searches they time (scripts/measure_attention_projection.py, scripts/mea
 from __future__ import annotations
 
 import argparse
+import statistics
 from typing import Any
 
 import numpy as np
@@ -32,3 +33,10 @@ def beam5_and_greedy(run: Any) -> dict[str, DecodeSettings]:
     decode = run.cfg.get("decode")
     return {"beam 5": DecodeSettings.from_config(decode, {"strategy": "beam", "beam_size": 5}),
             "greedy": DecodeSettings.from_config(decode, {"strategy": "greedy"})}  # fmt: skip
+
+
+def timing_line(name: str, seconds: list[float], sentences: int, width: int) -> str:
+    """``name``, the median seconds with every round's, and the sentences/s of the median."""
+    median = statistics.median(seconds)
+    rounds = ", ".join(f"{s:.1f}" for s in seconds)
+    return f"{name:<{width}} {median:6.1f} s ({rounds}) {sentences / median:7.1f} sentences/s"

@@ -117,16 +117,31 @@ def test_translation_speed_script_reads_back_each_searchs_own_scores(run_dir, tm
     assert metrics["test-greedy/decode"].startswith("greedy") and metrics["test-beam5/decode"].startswith("beam 5")
 
 
-def test_attention_projection_script_times_both_scores_and_compares_outputs(run_dir):
-    """scripts/measure_attention_projection.py: the score before and the shipped one give the same outputs."""
-    result = _run([sys.executable, "scripts/measure_attention_projection.py", str(run_dir), "--rounds", "1",
-                   "--sentences", "8", "--batch-size", "4"])  # fmt: skip
+def _decoding_script_lines(script: str, run_dir: Path, sentences: int) -> list[str]:
+    """What a decoding-speed script prints for the run's first ``sentences`` test sentences, one round."""
+    result = _run([sys.executable, f"scripts/{script}", str(run_dir), "--rounds", "1", "--sentences", str(sentences),
+                   "--batch-size", "4"])  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
-    assert lines[0].startswith("8 test sentences of ") and len(lines) == 7, result.stdout
+    assert lines[0].startswith(f"{sentences} test sentences of "), result.stdout
+    return lines
+
+
+def test_attention_projection_script_times_both_scores_and_compares_outputs(run_dir):
+    """scripts/measure_attention_projection.py: the score before and the shipped one give the same outputs."""
+    lines = _decoding_script_lines("measure_attention_projection.py", run_dir, 8)
+    assert len(lines) == 7, lines
     for search in ("beam 5", "greedy"):
-        assert f"{search:<7} identical outputs: True" in lines, result.stdout
-        assert sum(line.startswith(search) and "sentences/s" in line for line in lines) == 2, result.stdout
+        assert f"{search:<7} identical outputs: True" in lines, lines
+        assert sum(line.startswith(search) and "sentences/s" in line for line in lines) == 2, lines
+
+
+def test_beam_pruning_script_times_both_and_compares_outputs(run_dir):
+    """scripts/measure_beam_pruning.py: beam search with and without pruning gives the same outputs."""
+    lines = _decoding_script_lines("measure_beam_pruning.py", run_dir, 12)
+    assert len(lines) == 4, lines
+    assert lines[1].startswith("every beam to the end") and lines[2].startswith("pruned at 0.25 (shipped)"), lines
+    assert all("sentences/s" in line for line in lines[1:3]) and lines[3] == "same best output: 12 of 12", lines
 
 
 def test_evaluate_recipe_scores_another_tsv_file(run_dir, tmp_path):
