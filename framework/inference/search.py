@@ -3,9 +3,9 @@
 The decoder runs one step per output token, carrying its (h, c) and attention inputs forward; it
 never re-reads the prefix, and what attention takes from the source alone is computed once per
 batch (``project_keys``), not once per token. Each step is one compiled call (tf.function on
-TensorFlow, see framework.inference.graph) that also does the per-token work over the vocabulary: forcing EOS at
-the length limit, adding the beams' scores, the top-k over ``beam x vocabulary`` and reordering
-the states by parent beam. Only [batch, beam] arrays come back to the host, where the beams'
+TensorFlow, see framework.inference.graph) that also does the per-token work over the vocabulary:
+forcing EOS at the length limit, adding the beams' scores, the top-k over ``beam x vocabulary``
+and reordering the states by parent beam. Only [batch, beam] arrays come back to the host, where the beams'
 histories and finished hypotheses are kept (cheap). In beam search, sentences that are done leave
 the batch once a quarter of its sentences are (``PRUNE_FRACTION``), so the steps after that no
 longer compute their beams (greedy search measured no faster with the same, and keeps its batch).
@@ -88,9 +88,9 @@ class Searcher:
         self._beam_steps = {}
 
     def _start(self, source):
-        """The encoder's outputs, source mask and decoder states for ``source``, and the projected keys."""
+        """The encoder's outputs, source mask, projected keys and decoder states for ``source``."""
         outputs, mask, states = self._encode(source)
-        return outputs, mask, states, self._project_keys(outputs)
+        return outputs, mask, self._project_keys(outputs), states
 
     def _greedy_step_graph(self, tokens, states, outputs, mask, keys, at_limit):
         """Arg-max token [B] and its log-probability [B], new states."""
@@ -120,7 +120,7 @@ class Searcher:
 
     def greedy(self, source: np.ndarray, max_length_ratio: float = 2.0) -> list[Hypothesis]:
         """Arg-max decoding of a batch of sources [B, S]."""
-        outputs, mask, states, keys = self._start(source)
+        outputs, mask, keys, states = self._start(source)
         limits = length_limits(source, max_length_ratio)
         batch = source.shape[0]
         tokens = np.full(batch, self.model.bos_id, dtype="int32")
@@ -147,10 +147,7 @@ class Searcher:
         """Beam search; returns the ``nbest`` hypotheses per source, best first (score = log p / lp(alpha))."""
         batch, k = source.shape[0], beam_size
         flat = np.repeat(np.arange(batch), k)
-        outputs, mask, states, keys = self._start(source)
-        outputs, mask = ops.take(outputs, flat, axis=0), ops.take(mask, flat, axis=0)
-        keys = None if keys is None else ops.take(keys, flat, axis=0)
-        states = keras.tree.map_structure(lambda s: ops.take(s, flat, axis=0), states)
+        outputs, mask, keys, states = _take(self._start(source), flat)
         limits = np.repeat(length_limits(source, max_length_ratio), k)
         scores = np.full((batch, k), -np.inf, dtype="float32")
         scores[:, 0] = 0.0  # only the first beam is expanded at the first step
