@@ -13,7 +13,6 @@ the rename when it is resumed (:func:`settle_backups`).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import keras
 
+from framework.data.text_files import read_json_object
 from framework.io import atomic_save, atomic_write_json
 
 log = logging.getLogger(__name__)
@@ -31,14 +31,14 @@ STATE_FILE = "train_state.json"
 BEST_MODEL = "model.keras"
 BACKUP_DIR = "backup"
 STAGED_PREFIX = "best-epoch-"  # backup/best-epoch-N.keras: a best model until its state is written
+# Called as hook(epoch, monitor, value) after every epoch's selection and backup; a hook may
+# raise to stop training (the Optuna sweeper's pruning: framework.sweeps.pruning.report_epoch).
+EPOCH_HOOKS: list[Callable[[int, str, float], None]] = []
 
 
 def staged_best(epoch: int) -> str:
     """The name in ``backup/`` of epoch ``epoch``'s best model until it is renamed to model.keras."""
     return f"{STAGED_PREFIX}{epoch}.keras"
-# Called as hook(epoch, monitor, value) after every epoch's selection and backup; a hook may
-# raise to stop training (the Optuna sweeper's pruning: framework.sweeps.pruning.report_epoch).
-EPOCH_HOOKS: list[Callable[[int, str, float], None]] = []
 
 
 def read_state(run_dir: Path) -> dict | None:
@@ -46,7 +46,7 @@ def read_state(run_dir: Path) -> dict | None:
     path = Path(run_dir) / STATE_FILE
     if not path.is_file():
         return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_json_object(path, "training state")
 
 
 def build_optimizer(model: keras.Model) -> None:
@@ -97,9 +97,10 @@ def settle_backups(run_dir: Path, state: dict | None) -> None:
     epoch's weights and best model saved before its state was written) are removed."""
     backup_dir = Path(run_dir) / BACKUP_DIR
     best_epoch = (state or {}).get("best_epoch")
-    if best_epoch and (backup_dir / staged_best(best_epoch)).is_file():
+    staged = backup_dir / staged_best(best_epoch) if best_epoch else None
+    if staged is not None and staged.is_file():
         try:
-            os.replace(backup_dir / staged_best(best_epoch), Path(run_dir) / BEST_MODEL)
+            os.replace(staged, Path(run_dir) / BEST_MODEL)
         except FileNotFoundError:  # another process writing this run dir renamed it first
             pass
     kept = (state or {}).get("backup")

@@ -99,3 +99,14 @@ def test_wall_seconds_continue_from_the_state_of_the_processes_before(tmp_path):
     _epoch(resumed, 1, weight=2.0, score=0.9)
     saved = json.loads((tmp_path / STATE_FILE).read_text())["wall_seconds"]
     assert 100.0 < saved <= resumed.wall_seconds < 100.0 + 60.0
+
+
+def test_a_damaged_state_file_is_a_data_error_naming_it(tmp_path):
+    from framework.errors import DataError
+
+    (tmp_path / STATE_FILE).write_text('{"epoch": 3,\n "best": \n', encoding="utf-8")
+    with pytest.raises(DataError, match=rf"{STATE_FILE}:3: not valid JSON"):
+        checkpointing.read_state(tmp_path)
+    (tmp_path / STATE_FILE).write_text("[3]\n", encoding="utf-8")
+    with pytest.raises(DataError, match=rf"{STATE_FILE}: expected a JSON object of training state, found list"):
+        checkpointing.read_state(tmp_path)
