@@ -19,6 +19,7 @@ import time
 
 import framework  # noqa: F401  (first: it turns TensorFlow's oneDNN kernels on before TensorFlow loads)
 
+import keras
 from keras import ops
 
 from framework.inference.measuring import beam5_and_greedy, decoding_arguments, test_sources
@@ -36,19 +37,14 @@ class CallClock:
         def timed(*args):
             start = time.perf_counter()
             result = function(*args)
-            for tensor in _tensors(result):
-                ops.convert_to_numpy(tensor)  # waits for the call's compute, wherever it runs
+            for tensor in keras.tree.flatten(result):
+                if tensor is not None:
+                    ops.convert_to_numpy(tensor)  # waits for the call's compute, wherever it runs
             self.seconds += time.perf_counter() - start
             self.calls += 1
             return result
 
         return timed
-
-
-def _tensors(structure):
-    if isinstance(structure, (list, tuple)):
-        return [t for item in structure for t in _tensors(item)]
-    return [] if structure is None else [structure]
 
 
 def time_search(model, ids, settings: DecodeSettings, rounds: int, batch_size: int) -> dict:

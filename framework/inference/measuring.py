@@ -1,5 +1,6 @@
-"""What the decoding-speed scripts share: their arguments, a trained translator's test sources and
-the two searches they time (scripts/measure_attention_projection.py, scripts/measure_search_host_time.py)."""
+"""What the decoding-speed scripts share: their arguments, a trained translator's test sources, the
+searches they time and their timing lines (scripts/measure_attention_projection.py,
+scripts/measure_beam_pruning.py, scripts/measure_search_host_time.py)."""
 
 from __future__ import annotations
 
