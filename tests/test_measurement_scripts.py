@@ -15,6 +15,7 @@ import keras
 import pytest
 
 from benchmark_helpers import tiny_overrides
+from translator_helpers import random_translator
 from framework.models import char_features, cudnn
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
@@ -166,23 +167,6 @@ def test_profile_by_node_tells_the_loops_matmul_from_its_gradients(monkeypatch, 
     assert all(not re.search(r"_\d+(/|$)", node) for node in matmul_nodes), out  # copies add up under one name
 
 
-def _tiny_translator(attention):
-    """A built one-layer translator with ``attention``, random weights."""
-    import numpy as np
-
-    from framework.models.bridge import Bridge
-    from framework.models.decoder import RNNDecoder
-    from framework.models.encoder import RNNEncoder
-    from framework.models.seq2seq import Seq2Seq
-
-    encoder = RNNEncoder(30, 8, "lstm", 8, 1, True, 0.0, name="encoder").get_config()
-    bridge = Bridge("concat_dense", "lstm", 1, 1, True, 8, 8, name="bridge").get_config()
-    decoder = RNNDecoder(25, 8, "lstm", 8, 1, 0.0, attention, 16, False, name="decoder").get_config()
-    model = Seq2Seq(encoder, bridge, decoder, label_smoothing=0.0)
-    model({"source": np.array([[4, 5, 6], [7, 8, 0]], "int32"), "target_in": np.array([[1, 4], [1, 5]], "int32")})
-    return model
-
-
 def test_attention_projection_script_compares_additive_keys_per_step_with_keys_kept():
     """scripts/measure_attention_projection.py on an additive translator (the run-dir path is tested in
     tests/training/test_translator_run.py, on a general one): both variants decode, alike."""
@@ -192,7 +176,7 @@ def test_attention_projection_script_compares_additive_keys_per_step_with_keys_k
     from framework.models.attention import Attention
 
     script = runpy.run_path(str(SCRIPTS / "measure_attention_projection.py"))
-    before, shipped = _tiny_translator("additive"), _tiny_translator("additive")
+    before, shipped = (random_translator("lstm", "additive", build=True) for _ in range(2))
     shipped.set_weights(before.get_weights())
     rng = np.random.default_rng(2)
     ids = [rng.integers(3, 30, n).astype("int32") for n in (5, 3, 7)]
@@ -210,7 +194,7 @@ def test_search_host_time_script_splits_wall_time_into_compiled_calls_and_host(s
     from framework.inference.translation import DecodeSettings, searcher_for, translate_ids
 
     script = runpy.run_path(str(SCRIPTS / "measure_search_host_time.py"))
-    model = _tiny_translator("general")
+    model = random_translator("lstm", "general", build=True)
     rng = np.random.default_rng(3)
     ids = [rng.integers(3, 30, n).astype("int32") for n in (5, 3, 7, 4)]
     settings = DecodeSettings(strategy, beam_size=2, max_length_ratio=1.5)

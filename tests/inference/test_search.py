@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import math
 
-import keras
 import numpy as np
 import pytest
 from keras import ops
 
 from framework.inference.search import Searcher, length_limits, length_penalty
 from framework.inference.translation import DecodeSettings, translate_ids
-from framework.models.bridge import Bridge
-from framework.models.decoder import RNNDecoder
-from framework.models.encoder import RNNEncoder
-from framework.models.seq2seq import Seq2Seq
+from translator_helpers import random_translator, record_calls
 
 PAD, BOS, EOS, A, B, C = range(6)
 TINY = 1e-9
@@ -117,17 +113,9 @@ def test_search_never_emits_padding_or_bos():
         assert nbest[0].tokens == [A]
 
 
-def _random_model(cell: str, attention: str | None) -> Seq2Seq:
-    keras.utils.set_random_seed(7)
-    encoder = RNNEncoder(30, 8, cell, 8, 1, True, 0.0, name="encoder").get_config()
-    bridge = Bridge("concat_dense", cell, 1, 1, True, 8, 8, name="bridge").get_config()
-    decoder = RNNDecoder(25, 8, cell, 8, 1, 0.0, attention, 16, False, name="decoder").get_config()
-    return Seq2Seq(encoder, bridge, decoder, label_smoothing=0.0)
-
-
 @pytest.mark.parametrize("cell,attention", [("lstm", "general"), ("gru", None)])
 def test_beam_size_one_gives_exactly_the_greedy_tokens(cell, attention):
-    model = _random_model(cell, attention)
+    model = random_translator(cell, attention)
     rng = np.random.default_rng(0)
     lengths = [7, 3, 5, 9, 1]
     source = np.zeros((len(lengths), max(lengths)), "int32")
@@ -143,26 +131,14 @@ def test_beam_size_one_gives_exactly_the_greedy_tokens(cell, attention):
 
 
 @pytest.mark.parametrize("feeding", [False, True], ids=["luong", "input-feeding"])
-def test_search_projects_the_additive_keys_once_per_batch_not_per_step(feeding):
+def test_search_projects_the_additive_keys_once_per_batch_not_per_step(feeding, monkeypatch):
     # U k + b depends on the source alone: recomputing it inside every decoding step cost a
     # [beam x batch, S, D] x [D, units] product per output token. Counted in Python, so the count
     # is per trace on TensorFlow (the steps are compiled) and per call on PyTorch: either way the
     # step itself must not project keys.
-    keras.utils.set_random_seed(7)
-    encoder = RNNEncoder(30, 8, "lstm", 8, 1, True, 0.0, name="encoder").get_config()
-    bridge = Bridge("concat_dense", "lstm", 1, 1, True, 8, 8, name="bridge").get_config()
-    decoder = RNNDecoder(25, 8, "lstm", 8, 1, 0.0, "additive", 16, False, input_feeding=feeding, name="decoder")
-    model = Seq2Seq(encoder, bridge, decoder.get_config(), label_smoothing=0.0)
+    model = random_translator("lstm", "additive", feeding=feeding, build=True)
     source = np.array([[4, 5, 6, 7], [8, 9, 0, 0]], "int32")
-    model({"source": source, "target_in": np.array([[1, 4], [1, 5]], "int32")})
-    projection, decode_step = model.decoder.attention.key_projection, model.decode_step
-    calls, in_step = {"step": 0, "outside": 0}, [False]
-    original_call = type(projection).__call__
-
-    def counting_call(layer, *args, **kwargs):
-        if layer is projection:
-            calls["step" if in_step[0] else "outside"] += 1
-        return original_call(layer, *args, **kwargs)
+    decode_step, in_step = model.decode_step, [False]
 
     def flagged_step(*args, **kwargs):
         in_step[0] = True
@@ -172,21 +148,18 @@ def test_search_projects_the_additive_keys_once_per_batch_not_per_step(feeding):
             in_step[0] = False
 
     model.decode_step = flagged_step
-    type(projection).__call__ = counting_call
-    try:
-        searcher = Searcher(model)
-        greedy = searcher.greedy(source, max_length_ratio=2.0)
-        beam = searcher.beam(source, beam_size=3, alpha=0.0, max_length_ratio=2.0)
-    finally:
-        type(projection).__call__ = original_call
-    assert calls["step"] == 0 and calls["outside"] >= 1
+    calls = record_calls(monkeypatch, model.decoder.attention.key_projection, lambda: in_step[0])
+    searcher = Searcher(model)
+    greedy = searcher.greedy(source, max_length_ratio=2.0)
+    beam = searcher.beam(source, beam_size=3, alpha=0.0, max_length_ratio=2.0)
+    assert calls and not any(calls)  # projected before the steps, never inside one
     assert len(greedy) == len(beam) == 2
 
 
 def test_beam_search_drops_finished_sentences_from_the_batch_without_changing_results(monkeypatch):
     from framework.inference import search as search_module
 
-    model = _random_model("lstm", "additive")
+    model = random_translator("lstm", "additive")
     rng = np.random.default_rng(4)
     lengths = [9, 2, 6, 1, 8, 3, 2, 7]  # an untrained model runs to its limits: sentences end at different steps
     source = np.zeros((len(lengths), max(lengths)), "int32")
@@ -212,7 +185,7 @@ def test_beam_search_drops_finished_sentences_from_the_batch_without_changing_re
 
 
 def test_translate_ids_restores_input_order_and_skips_empty_sources():
-    model = _random_model("lstm", "additive")
+    model = random_translator("lstm", "additive")
     rng = np.random.default_rng(1)
     sources = [rng.integers(3, 30, n).astype("int32") for n in (6, 2, 0, 4)]
     settings = DecodeSettings("greedy", max_length_ratio=1.5)
@@ -231,7 +204,7 @@ def test_a_model_and_its_compiled_search_are_freed_together():
     from framework.inference.graph import graph_function
     from framework.inference.translation import searcher_for
 
-    model = _random_model("lstm", None)
+    model = random_translator("lstm", None)
     translate_ids(model, [np.array([4, 5, 6], "int32")], DecodeSettings("beam", beam_size=2), batch_size=1)
     graph_function(model, "encode")
     assert searcher_for(model) is searcher_for(model)

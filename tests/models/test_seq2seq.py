@@ -8,6 +8,7 @@ from framework.models.bridge import Bridge, source_layer
 from framework.models.cudnn import kernel_report
 from framework.models.encoder import RNNEncoder
 from framework.models.seq2seq import Seq2Seq
+from translator_helpers import record_calls
 
 to_numpy = keras.ops.convert_to_numpy  # backend tensors (also PyTorch's, which np.asarray refuses)
 
@@ -214,13 +215,6 @@ def test_input_feeding_projects_the_additive_keys_once_per_batch(monkeypatch):
     target_in = np.array([[1, 4, 6, 8], [1, 5, 7, 0]], "int32")
     batch = {"source": _source(np.random.default_rng(7), [5, 3]), "target_in": target_in}
     expected = to_numpy(model(batch))  # built
-    projection = model.decoder.attention.key_projection
-    original_call, calls = type(projection).__call__, []
-
-    def counting_call(layer, *args, **kwargs):
-        calls.append(layer is projection)
-        return original_call(layer, *args, **kwargs)
-
-    monkeypatch.setattr(type(projection), "__call__", counting_call)
+    calls = record_calls(monkeypatch, model.decoder.attention.key_projection)
     np.testing.assert_allclose(to_numpy(model(batch)), expected, atol=1e-6)
-    assert sum(calls) == 1
+    assert len(calls) == 1
