@@ -49,22 +49,38 @@ def timed(function: Callable[[], Any], steps: int, warmup: int) -> float:
 def timed_in_turns(
     functions: dict[str, Callable[[], Any]], rounds: int, steps: int, warmup: int
 ) -> dict[str, list[float]]:
-    """Seconds per call of each function, ``rounds`` times, the functions timed one after the other
-    in every round, so that a burst of load on a shared machine slows all of them, not one."""
+    """Seconds per call of each function, ``rounds`` times. In every round the functions take turns
+    call by call, the order reversed at every other call, so that a burst of load on a shared machine
+    slows all of them alike rather than whichever ran a block of calls during it (blocks spread the
+    ratio of two figures about twice as wide: ``scripts/compare_timing_in_turns.py``)."""
     seconds: dict[str, list[float]] = {name: [] for name in functions}
+    names = list(functions)
     for _ in range(rounds):
-        for name, function in functions.items():
-            seconds[name].append(timed(function, steps, warmup))
+        for function in functions.values():
+            for _ in range(warmup):
+                _block(function())
+        spent = dict.fromkeys(names, 0.0)
+        for call in range(steps):
+            for name in names if call % 2 == 0 else reversed(names):
+                start = time.perf_counter()
+                _block(functions[name]())
+                spent[name] += time.perf_counter() - start
+        for name in names:
+            seconds[name].append(spent[name] / steps)
     return seconds
+
+
+def square_matmul(size: int = 2048) -> Callable[[], Any]:
+    """One large fp32 matmul on the active backend (``2 * size**3`` FLOPs a call), the reference rate."""
+    a = keras.ops.convert_to_tensor(np.random.default_rng(0).random((size, size), dtype="float32"))
+    # Waits for each product through one element of it: copying the whole product to the host
+    # would be timed too (on an H200 that held the measured fp32 rate to 1.2 TFLOP/s).
+    return lambda: keras.ops.matmul(a, a)[0, 0]
 
 
 def matmul_flops_per_second(size: int = 2048, repeats: int = 5) -> float:
     """The machine's fp32 matrix-multiply rate, from a large square matmul on the active backend."""
-    a = keras.ops.convert_to_tensor(np.random.default_rng(0).random((size, size), dtype="float32"))
-    # Waits for each product through one element of it: copying the whole product to the host
-    # would be timed too (on an H200 that held the measured fp32 rate to 1.2 TFLOP/s).
-    seconds = timed(lambda: keras.ops.matmul(a, a)[0, 0], repeats, 2)
-    return 2.0 * size**3 / seconds
+    return 2.0 * size**3 / timed(square_matmul(size), repeats, 2)
 
 
 def median_ratio(numerators: list[float], denominators: list[float]) -> float:
@@ -121,9 +137,10 @@ def tagger_batch(b: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
 def benchmark_tagger(b: Any, cell: str = "lstm") -> dict[str, Any]:
     """Training and inference words/s of our tagger and of the plain Keras one, same shapes.
 
-    The two are timed in turns, ``b.rounds`` times, and the medians are kept, so that a burst
-    of load on a shared machine slows both rather than one. Each round also times the large
-    matmul, so ``flops_fraction_of_matmul`` compares figures measured under the same load.
+    Our training step, plain Keras', our inference and the large matmul take turns call by call
+    (``timed_in_turns``), ``b.rounds`` rounds of ``b.steps`` calls each, and the medians of the
+    rounds are kept, so that a burst of load on a shared machine slows them all rather than one;
+    ``flops_fraction_of_matmul`` compares figures measured under the same load.
     """
     x, tags = tagger_batch(b)
     words = x["words"]
@@ -131,12 +148,14 @@ def benchmark_tagger(b: Any, cell: str = "lstm") -> dict[str, Any]:
     cudnn_passes = cudnn_passes_in_first_step(ours, x, tags)
     plain_cudnn_passes = cudnn_passes_in_first_step(plain, words, tags)
     per_batch = b.batch_size * b.seq_len
-    rounds = {"ours": [], "plain": [], "infer": [], "matmul": []}
-    for _ in range(max(1, b.rounds)):
-        rounds["matmul"].append(matmul_flops_per_second(b.matmul_size))
-        rounds["ours"].append(timed(lambda: ours.train_on_batch(x, tags), b.steps, b.warmup))
-        rounds["plain"].append(timed(lambda: plain.train_on_batch(words, tags), b.steps, b.warmup))
-        rounds["infer"].append(timed(lambda: ours.predict_on_batch(x), b.steps, b.warmup))
+    calls = {
+        "ours": lambda: ours.train_on_batch(x, tags),
+        "plain": lambda: plain.train_on_batch(words, tags),
+        "infer": lambda: ours.predict_on_batch(x),
+        "matmul": square_matmul(b.matmul_size),
+    }
+    rounds = timed_in_turns(calls, max(1, b.rounds), b.steps, b.warmup)
+    rounds["matmul"] = [2.0 * b.matmul_size**3 / seconds for seconds in rounds["matmul"]]
     train_ours, train_plain, infer_ours = (statistics.median(rounds[key]) for key in ("ours", "plain", "infer"))
     flops = lstm_flops_per_word(b.embed_dim, b.units, b.layers, True, cell)
     achieved = [flops * per_batch / seconds for seconds in rounds["ours"]]

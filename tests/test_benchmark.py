@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import keras
@@ -10,6 +11,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from benchmark_helpers import TINY, tiny_overrides
+from framework import benchmarking
 from framework.benchmarking import format_table, lstm_flops_per_word, run_benchmark, timed_in_turns
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,9 +80,19 @@ def test_kernel_and_precision_comparison_reports_both_kernels_and_precisions():
     assert keras.config.dtype_policy().name == "float32"  # restored
 
 
-def test_timed_in_turns_alternates_the_functions_in_every_round():
+def test_timed_in_turns_alternates_the_functions_call_by_call_in_every_round():
     calls = []
-    seconds = timed_in_turns({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, rounds=2, steps=2,
+    seconds = timed_in_turns({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, rounds=2, steps=3,
                              warmup=1)  # fmt: skip
-    assert calls == ["a"] * 3 + ["b"] * 3 + ["a"] * 3 + ["b"] * 3  # warmup + steps, each in turn, twice
+    # each round: one warmup call each, then the timed calls in turns, the order reversed at every other call
+    assert calls == ["a", "b", "a", "b", "b", "a", "a", "b"] * 2
     assert list(seconds) == ["a", "b"] and all(len(v) == 2 and min(v) >= 0.0 for v in seconds.values())
+
+
+def test_timed_in_turns_gives_each_function_its_own_seconds_per_call(monkeypatch):
+    ticks = iter(range(1000))
+    clock = types.SimpleNamespace(perf_counter=lambda: float(next(ticks)))
+    monkeypatch.setattr(benchmarking, "time", clock)
+    # with this clock every call lasts one tick, and "slow" reads it once more: two
+    seconds = timed_in_turns({"fast": lambda: None, "slow": clock.perf_counter}, rounds=1, steps=4, warmup=0)
+    assert seconds == {"fast": [1.0], "slow": [2.0]}

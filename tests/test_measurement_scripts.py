@@ -53,6 +53,17 @@ def test_kernel_gradient_cost_times_both_variants(monkeypatch, capsys):
     assert all(re.search(rf"{NUMBER} words/s +{NUMBER} ms/step", line) for line in lines), out
 
 
+def test_timing_comparison_prints_both_methods_ratios_every_repeat(monkeypatch, capsys):
+    out = run_script("compare_timing_in_turns.py", ["--repeats", "2", "--set", *TINY_SHAPES], monkeypatch, capsys)
+    lines = out.strip().splitlines()
+    method = rf"ours {NUMBER} words/s, plain {NUMBER}, ratio {NUMBER}"
+    for repeat, line in enumerate(lines[:2], 1):
+        assert re.fullmatch(rf"repeat {repeat}: blocks: {method}; call by call: {method}", line), line
+    spread = rf"ratio min {NUMBER}, median {NUMBER}, max {NUMBER}, standard deviation {NUMBER}"
+    assert [re.fullmatch(rf"(blocks|call by call): {spread}", line).group(1) for line in lines[2:]] == [
+        "blocks", "call by call"]
+
+
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_measure_rnn_loops_reports_every_variant(cell, monkeypatch, capsys):
     arguments = ["--cell", cell, "--batch", "4", "--steps", "5", "--units", "8", "--layers", "1", "--embed", "8",
