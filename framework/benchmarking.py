@@ -137,10 +137,10 @@ def tagger_batch(b: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
 def benchmark_tagger(b: Any, cell: str = "lstm") -> dict[str, Any]:
     """Training and inference words/s of our tagger and of the plain Keras one, same shapes.
 
-    Our training step, plain Keras', our inference and the large matmul take turns call by call
-    (``timed_in_turns``), ``b.rounds`` rounds of ``b.steps`` calls each, and the medians of the
-    rounds are kept, so that a burst of load on a shared machine slows them all rather than one;
-    ``flops_fraction_of_matmul`` compares figures measured under the same load.
+    Our training step, plain Keras' and our inference take turns call by call (``timed_in_turns``),
+    ``b.rounds`` rounds of ``b.steps`` calls each, and the medians of the rounds are kept, so that a
+    burst of load on a shared machine slows all of them rather than one. Each round first times the
+    large matmul, so ``flops_fraction_of_matmul`` compares figures measured under the same load.
     """
     x, tags = tagger_batch(b)
     words = x["words"]
@@ -152,10 +152,13 @@ def benchmark_tagger(b: Any, cell: str = "lstm") -> dict[str, Any]:
         "ours": lambda: ours.train_on_batch(x, tags),
         "plain": lambda: plain.train_on_batch(words, tags),
         "infer": lambda: ours.predict_on_batch(x),
-        "matmul": square_matmul(b.matmul_size),
     }
-    rounds = timed_in_turns(calls, max(1, b.rounds), b.steps, b.warmup)
-    rounds["matmul"] = [2.0 * b.matmul_size**3 / seconds for seconds in rounds["matmul"]]
+    rounds: dict[str, list[float]] = {"matmul": [], **{name: [] for name in calls}}
+    for _ in range(max(1, b.rounds)):
+        # the reference as before: back to back after warm-up calls, not cold after a training step
+        rounds["matmul"].append(matmul_flops_per_second(b.matmul_size))
+        for name, seconds in timed_in_turns(calls, 1, b.steps, b.warmup).items():
+            rounds[name].extend(seconds)
     train_ours, train_plain, infer_ours = (statistics.median(rounds[key]) for key in ("ours", "plain", "infer"))
     flops = lstm_flops_per_word(b.embed_dim, b.units, b.layers, True, cell)
     achieved = [flops * per_batch / seconds for seconds in rounds["ours"]]
