@@ -8,11 +8,14 @@ the rewrites tried to move it, kept here so that the README's figures for them c
 2. ``k`` time steps per iteration of the loop (its per-iteration cost paid ``T / k`` times);
 3. a hand-written backward pass for the whole loop (``tf.custom_gradient``): the forward loop keeps
    the gates, a backward loop computes each step's gate gradients and one matmul for ``dh``, and the
-   recurrent kernels' gradient is one batched matmul after the loop.
+   recurrent kernels' gradient is one batched matmul after the loop;
+4. TensorFlow's own backward pass of the loop with the recurrent kernels held constant in it (a
+   ``GradientTape`` inside ``tf.custom_gradient``), their gradient then one batched matmul of
+   ``h_{t-1}`` with the input projections' gradient, which is every step's ``dz`` already.
 
-1 and 2 train the benchmark's tagger (training words/s, in turns, medians of ``--rounds``); 3 times
-forward + backward of one fused layer at the tagger's second layer's shapes and first checks that
-it computes the shipped gradients. None of them is shipped: see the README ("Speed benchmark").
+1 and 2 train the benchmark's tagger (training words/s, in turns, medians of ``--rounds``); 3 and 4
+time forward + backward of one fused layer at the tagger's second layer's shapes and first check
+that they compute the shipped gradients. None of them is shipped: see the README ("Speed benchmark").
 
     python3 scripts/measure_loop_variants.py [--rounds 4] [--steps-per-iteration 2 4 8] [--set units=256 ...]
 """
@@ -161,6 +164,56 @@ def hand_written_layer(layer, sequences):
     return ops.concatenate([y, ops.flip(y_backward, axis=1)], axis=-1)
 
 
+def kernel_gradient_after_loop(forward_cell, projected, kernels, batch):
+    """Rewrite 4: the fused loop over both directions' projections ``projected`` [2, T*B, 4U] and
+    recurrent kernels [2, U, 4U] -> outputs [T, 2B, U]; autodiff runs the loop's backward pass with
+    the kernels constant, and their gradient is ``h_{t-1}^T dz_t`` summed over t, one matmul."""
+    units = forward_cell.units
+
+    @tf.custom_gradient
+    def loop(projected, kernels):
+        with tf.GradientTape() as tape:
+            tape.watch(projected)
+            steps = projected.shape[1] // batch
+            gate_major = ops.reshape(ops.transpose(ops.reshape(projected, (2, steps, batch, 4, units)), (1, 3, 0, 2, 4)),
+                                     (steps, 4, 2 * batch, units))  # fmt: skip
+            blocks = hoisted_rnn.gate_major_kernels(tf.stop_gradient(kernels), units)  # [4, 2, U, U]
+
+            def step(z_input, states):
+                h_previous, c_previous = states
+                recurrent = ops.reshape(ops.matmul(ops.reshape(h_previous, (1, 2, -1, units)), blocks), (4, -1, units))
+                h, c = lstm_update_gate_major(forward_cell, z_input + recurrent, c_previous)
+                return h, [h, c]
+
+            zeros = ops.zeros((2 * batch, units))
+            _, outputs, _ = hoisted_rnn.keras_backend.rnn(step, gate_major, [zeros, zeros], unroll=False,
+                                                          input_length=steps, time_major=True)  # fmt: skip
+
+        def gradient(d_outputs):
+            d_projected = tape.gradient(outputs, projected, output_gradients=d_outputs)  # [2, T*B, 4U]: dz
+            before = ops.concatenate([ops.expand_dims(zeros, 0), outputs[:-1]], axis=0)  # h_{t-1}, [T, 2B, U]
+            before = ops.reshape(ops.transpose(ops.reshape(before, (steps, 2, batch, units)), (1, 0, 2, 3)),
+                                 (2, -1, units))  # fmt: skip
+            return d_projected, tf.matmul(before, d_projected, transpose_a=True)  # [2, U, 4U]
+
+        return outputs, gradient
+
+    return loop(projected, kernels)
+
+
+def kernel_gradient_after_loop_layer(layer, sequences):
+    """The fused layer's training call (no padding) with the loop of ``kernel_gradient_after_loop``."""
+    forward, backward = layer.forward_layer.cell, layer.backward_layer.cell
+    units, batch = forward.units, sequences.shape[0]
+    x = ops.stack([hoisted_rnn.time_major(sequences), hoisted_rnn.time_major(ops.flip(sequences, axis=1))], axis=0)
+    projected = ops.matmul(ops.reshape(x, (2, -1, x.shape[-1])), bidirectional._stack(forward.kernel, backward.kernel))
+    projected = projected + ops.expand_dims(bidirectional._stack(forward.bias, backward.bias), 1)
+    kernels = bidirectional._stack(forward.recurrent_kernel, backward.recurrent_kernel)
+    outputs = hoisted_rnn.time_major(kernel_gradient_after_loop(forward, projected, kernels, batch))  # [2B, T, U]
+    y, y_backward = ops.unstack(ops.reshape(outputs, (2, batch, -1, units)), axis=0)
+    return ops.concatenate([y, ops.flip(y_backward, axis=1)], axis=-1)
+
+
 def forward_backward(call, sequences, weights, d_outputs):
     @tf.function
     def run():
@@ -209,16 +262,20 @@ def layer_variants(shapes, rounds: int) -> None:
     mask = tf.ones((shapes.batch_size, shapes.seq_len), bool)
     layer(sequences, mask=mask, training=True)
     weights = layer.trainable_variables
-    calls = {"shipped": forward_backward(lambda s: layer(s, mask=mask, training=True), sequences, weights, d_outputs),
-             "hand-written backward pass": forward_backward(lambda s: hand_written_layer(layer, s), sequences, weights,
-                                                            d_outputs)}  # fmt: skip
-    expected, got = calls["shipped"](), calls["hand-written backward pass"]()
-    gap = max(float(tf.reduce_max(tf.abs(a - b)) / (tf.reduce_max(tf.abs(a)) + 1e-12)) for a, b in zip(expected, got))
-    if gap > 1e-4:
-        raise SystemExit(f"error: the hand-written backward pass differs from the shipped gradients by {gap:.2e}")
+    rewrites = {"hand-written backward pass": hand_written_layer,
+                "kernel gradient after the loop": kernel_gradient_after_loop_layer}  # fmt: skip
+    calls = {"shipped": forward_backward(lambda s: layer(s, mask=mask, training=True), sequences, weights, d_outputs)}
+    for name, rewrite in rewrites.items():
+        calls[name] = forward_backward(lambda s, rewrite=rewrite: rewrite(layer, s), sequences, weights, d_outputs)
+    expected, gaps = calls["shipped"](), []
+    for name in rewrites:
+        gaps.append(max(float(tf.reduce_max(tf.abs(a - b)) / (tf.reduce_max(tf.abs(a)) + 1e-12))
+                        for a, b in zip(expected, calls[name]())))  # fmt: skip
+        if gaps[-1] > 1e-4:
+            raise SystemExit(f"error: the rewrite '{name}' differs from the shipped gradients by {gaps[-1]:.2e}")
     seconds = benchmarking.timed_in_turns(calls, rounds, shapes.steps, shapes.warmup)
-    print(f"one fused layer ({2 * units} inputs, {units} units), forward + backward; gradients agree to {gap:.1e} "
-          f"(relative)")  # fmt: skip
+    print(f"one fused layer ({2 * units} inputs, {units} units), forward + backward; gradients agree to "
+          f"{max(gaps):.1e} (relative)")  # fmt: skip
     for name, values in seconds.items():
         print(f"{name:40s} {1000 * statistics.median(values):9.2f} ms  (rounds: "
               f"{', '.join(f'{1000 * v:.1f}' for v in values)})")  # fmt: skip
