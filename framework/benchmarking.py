@@ -266,8 +266,8 @@ def kernel_and_precision_comparison(b: Any, cell: str = "lstm") -> dict[str, Any
     On a GPU the first pair is cuDNN vs generic on the same device; ``per_direction_cudnn`` is the
     default with one cuDNN call per direction (``bidirectional.ONE_CALL_CUDNN`` off: on a PyTorch
     GPU the default runs both in one). Each variant's ``cudnn_passes_per_step`` counts the RNN
-    passes that really ran on cuDNN. The variants run in turns, ``b.rounds`` times; medians are
-    reported."""
+    passes that really ran on cuDNN. The variants take turns call by call (``timed_in_turns``),
+    ``b.rounds`` rounds; medians are reported."""
     x, tags = tagger_batch(b)
     variants = {"default_kernel": ("auto", "float32"), "generic_kernel": (False, "float32"),
                 "per_direction_cudnn": ("auto", "float32"),
@@ -283,11 +283,15 @@ def kernel_and_precision_comparison(b: Any, cell: str = "lstm") -> dict[str, Any
     for name, model in models.items():
         with variant(name):
             cudnn_passes[name] = cudnn_passes_in_first_step(model, x, tags)
-    seconds = {name: [] for name in models}
-    for _ in range(b.rounds):
-        for name, model in models.items():
+    def training_step(name: str, model: keras.Model) -> Callable[[], Any]:
+        def step() -> Any:
             with variant(name):
-                seconds[name].append(timed(lambda: model.train_on_batch(x, tags), b.steps, b.warmup))
+                return model.train_on_batch(x, tags)
+
+        return step
+
+    seconds = timed_in_turns({name: training_step(name, model) for name, model in models.items()}, b.rounds,
+                             b.steps, b.warmup)  # fmt: skip
     rates = {}
     for name, model in models.items():
         rates[f"{name}_train_words_per_second"] = b.batch_size * b.seq_len / statistics.median(seconds[name])

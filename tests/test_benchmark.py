@@ -66,10 +66,21 @@ def test_benchmark_recipe_writes_json(tmp_path):
     assert "speedup_vs_plain_keras" in done.stdout
 
 
-def test_kernel_and_precision_comparison_reports_both_kernels_and_precisions():
+def test_kernel_and_precision_comparison_reports_both_kernels_and_precisions(monkeypatch):
     from framework.benchmarking import kernel_and_precision_comparison
+    from framework.models import bidirectional
 
+    one_call_flags = {}  # model -> the ONE_CALL_CUDNN setting of each of its training steps
+    train_on_batch = keras.Model.train_on_batch
+
+    def recording_train_on_batch(model, *args, **kwargs):
+        one_call_flags.setdefault(id(model), set()).add(bidirectional.ONE_CALL_CUDNN)
+        return train_on_batch(model, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "train_on_batch", recording_train_on_batch)
     result = kernel_and_precision_comparison(OmegaConf.create(TINY))
+    # the variants take turns call by call, each step under its own setting: per_direction_cudnn's off, the rest on
+    assert sorted(map(sorted, one_call_flags.values())) == [[False]] + [[True]] * 4
     for key in ("default_kernel", "generic_kernel", "mixed_precision", "mixed_bfloat16"):
         assert result[f"{key}_train_words_per_second"] > 0
     assert [kernel.split(",")[0] for kernel in result["generic_kernel_kernels"]] == ["generic (use_cudnn=False)"]
