@@ -70,17 +70,13 @@ def timed_in_turns(
     return seconds
 
 
-def square_matmul(size: int = 2048) -> Callable[[], Any]:
-    """One large fp32 matmul on the active backend (``2 * size**3`` FLOPs a call), the reference rate."""
+def matmul_flops_per_second(size: int = 2048, repeats: int = 5) -> float:
+    """The machine's fp32 matrix-multiply rate, from a large square matmul on the active backend."""
     a = keras.ops.convert_to_tensor(np.random.default_rng(0).random((size, size), dtype="float32"))
     # Waits for each product through one element of it: copying the whole product to the host
     # would be timed too (on an H200 that held the measured fp32 rate to 1.2 TFLOP/s).
-    return lambda: keras.ops.matmul(a, a)[0, 0]
-
-
-def matmul_flops_per_second(size: int = 2048, repeats: int = 5) -> float:
-    """The machine's fp32 matrix-multiply rate, from a large square matmul on the active backend."""
-    return 2.0 * size**3 / timed(square_matmul(size), repeats, 2)
+    seconds = timed(lambda: keras.ops.matmul(a, a)[0, 0], repeats, 2)
+    return 2.0 * size**3 / seconds
 
 
 def median_ratio(numerators: list[float], denominators: list[float]) -> float:
@@ -283,6 +279,7 @@ def kernel_and_precision_comparison(b: Any, cell: str = "lstm") -> dict[str, Any
     for name, model in models.items():
         with variant(name):
             cudnn_passes[name] = cudnn_passes_in_first_step(model, x, tags)
+
     def training_step(name: str, model: keras.Model) -> Callable[[], Any]:
         def step() -> Any:
             with variant(name):
