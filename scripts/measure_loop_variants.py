@@ -175,16 +175,9 @@ def kernel_gradient_after_loop(forward_cell, projected, kernels, batch):
         with tf.GradientTape() as tape:
             tape.watch(projected)
             steps = projected.shape[1] // batch
-            gate_major = ops.reshape(ops.transpose(ops.reshape(projected, (2, steps, batch, 4, units)), (1, 3, 0, 2, 4)),
-                                     (steps, 4, 2 * batch, units))  # fmt: skip
+            gate_major = bidirectional._gate_major_projections(projected, steps, batch, units)
             blocks = hoisted_rnn.gate_major_kernels(tf.stop_gradient(kernels), units)  # [4, 2, U, U]
-
-            def step(z_input, states):
-                h_previous, c_previous = states
-                recurrent = ops.reshape(ops.matmul(ops.reshape(h_previous, (1, 2, -1, units)), blocks), (4, -1, units))
-                h, c = lstm_update_gate_major(forward_cell, z_input + recurrent, c_previous)
-                return h, [h, c]
-
+            step = bidirectional._gate_major_lstm_step_with(forward_cell, blocks, units)
             zeros = ops.zeros((2 * batch, units))
             _, outputs, _ = hoisted_rnn.keras_backend.rnn(step, gate_major, [zeros, zeros], unroll=False,
                                                           input_length=steps, time_major=True)  # fmt: skip
@@ -205,9 +198,7 @@ def kernel_gradient_after_loop_layer(layer, sequences):
     """The fused layer's training call (no padding) with the loop of ``kernel_gradient_after_loop``."""
     forward, backward = layer.forward_layer.cell, layer.backward_layer.cell
     units, batch = forward.units, sequences.shape[0]
-    x = ops.stack([hoisted_rnn.time_major(sequences), hoisted_rnn.time_major(ops.flip(sequences, axis=1))], axis=0)
-    projected = ops.matmul(ops.reshape(x, (2, -1, x.shape[-1])), bidirectional._stack(forward.kernel, backward.kernel))
-    projected = projected + ops.expand_dims(bidirectional._stack(forward.bias, backward.bias), 1)
+    projected = bidirectional._project_both(forward, backward, sequences, ops.flip(sequences, axis=1))
     kernels = bidirectional._stack(forward.recurrent_kernel, backward.recurrent_kernel)
     outputs = hoisted_rnn.time_major(kernel_gradient_after_loop(forward, projected, kernels, batch))  # [2B, T, U]
     y, y_backward = ops.unstack(ops.reshape(outputs, (2, batch, -1, units)), axis=0)

@@ -133,11 +133,21 @@ def _project_gate_major(forward_cell, backward_cell, sequences, reversed_sequenc
     """Both directions' input projections as one batched matmul over the narrow inputs, laid out
     gate-major [T, 4, 2B, U] by one transpose of the projections (rather than concatenating the
     two wide projections, then transposing them)."""
+    projected = _project_both(forward_cell, backward_cell, sequences, reversed_sequences)
+    return _gate_major_projections(projected, ops.shape(sequences)[1], ops.shape(sequences)[0], units)
+
+
+def _project_both(forward_cell, backward_cell, sequences, reversed_sequences):
+    """Both directions' input projections with their biases, [2, T*B, 4U] (rows time-major)."""
     x = ops.stack([time_major(sequences), time_major(reversed_sequences)], axis=0)  # [2, T, B, in]
-    steps, batch = ops.shape(x)[1], ops.shape(x)[2]
     projected = ops.matmul(ops.reshape(x, (2, -1, x.shape[-1])), _stack(forward_cell.kernel, backward_cell.kernel))
     if forward_cell.use_bias:
         projected = projected + ops.expand_dims(_stack(forward_cell.bias, backward_cell.bias), 1)
+    return projected
+
+
+def _gate_major_projections(projected, steps, batch, units):
+    """[2, T*B, 4U] from ``_project_both`` -> [T, 4, 2B, U], the fused loop's inputs."""
     projected = ops.reshape(projected, (2, steps, batch, 4, units))
     return ops.reshape(ops.transpose(projected, (1, 3, 0, 2, 4)), (steps, 4, 2 * batch, units))
 
@@ -168,11 +178,16 @@ def _gate_major_lstm_step(forward_cell, backward_cell, units):
     """The LSTM step over gate-major inputs [4, 2B, U] with both directions' recurrent kernels as
     [4, 2, U, U]: one batched matmul per step, the gates unstacked along the leading axis."""
     kernels = gate_major_kernels(_stack(forward_cell.recurrent_kernel, backward_cell.recurrent_kernel), units)
+    return _gate_major_lstm_step_with(forward_cell, kernels, units)
+
+
+def _gate_major_lstm_step_with(cell, kernels, units):
+    """``_gate_major_lstm_step`` with the recurrent kernels [4, 2, U, U] given (``cell``: the activations)."""
 
     def step(z_input, states):
         h_previous, c_previous = states
         recurrent = ops.matmul(ops.reshape(h_previous, (1, 2, -1, units)), kernels)  # [4, 2, B, U]
-        h, c = lstm_update_gate_major(forward_cell, z_input + ops.reshape(recurrent, (4, -1, units)), c_previous)
+        h, c = lstm_update_gate_major(cell, z_input + ops.reshape(recurrent, (4, -1, units)), c_previous)
         return h, [h, c]
 
     return step
