@@ -36,6 +36,8 @@ def main() -> None:
     model = benchmarking._tagger(shapes, "lstm")
     if args.jit_compile:
         model.compile(optimizer="adam", jit_compile=True)
+        if not model.jit_compile:  # Keras falls back with a warning only (e.g. under TensorFlow's op determinism)
+            raise SystemExit("error: Keras declined to compile the tagger with XLA; this would time it without")
     per_batch = shapes.batch_size * shapes.seq_len
     flops_per_word = benchmarking.lstm_flops_per_word(shapes.embed_dim, shapes.units, shapes.layers, bidirectional=True)
     rates, matmuls = [], []

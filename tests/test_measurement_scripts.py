@@ -6,6 +6,7 @@ sanity checks they make do).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import runpy
 import sys
@@ -32,13 +33,41 @@ def run_script(name: str, arguments: list[str], monkeypatch, capsys) -> str:
     return capsys.readouterr().out
 
 
+@contextlib.contextmanager
+def op_determinism(on: bool):
+    """TensorFlow's op determinism on or off inside the block, as it was after it."""
+    from tensorflow.python.framework import config
+
+    was_on = config.is_op_determinism_enabled()
+    (config.enable_op_determinism if on else config.disable_op_determinism)()
+    try:
+        yield
+    finally:
+        (config.enable_op_determinism if was_on else config.disable_op_determinism)()
+
+
+@pytest.fixture
+def without_op_determinism():
+    """Op determinism off for one test: a seeded training run earlier in this process may have turned it
+    on, and with it on Keras will not compile with XLA."""
+    with op_determinism(False) if keras.backend.backend() == "tensorflow" else contextlib.nullcontext():
+        yield
+
+
 @pytest.mark.parametrize("jit_compile", [False, True])
-def test_time_tagger_step_prints_rate_matmul_and_fraction(jit_compile, monkeypatch, capsys):
+def test_time_tagger_step_prints_rate_matmul_and_fraction(jit_compile, monkeypatch, capsys, without_op_determinism):
     arguments = ["--label", "tiny", "--rounds", "2", "--set", *TINY_SHAPES] + (["--jit-compile"] if jit_compile else [])
     out = run_script("time_tagger_step.py", arguments, monkeypatch, capsys)
     pattern = (rf"tiny: {NUMBER} words/s \(rounds: {NUMBER}, {NUMBER}\); "
                rf"matmul GFLOP/s per round: {NUMBER}, {NUMBER}; FLOP fraction {NUMBER}")  # fmt: skip
     assert re.fullmatch(pattern, out.strip()), out
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's op determinism")
+def test_time_tagger_step_refuses_to_time_without_the_xla_it_was_asked_for(monkeypatch, capsys):
+    with op_determinism(True), pytest.raises(SystemExit, match="declined to compile the tagger with XLA"):
+        # under op determinism Keras compiles without XLA, with a warning only
+        run_script("time_tagger_step.py", ["--jit-compile", "--set", *TINY_SHAPES], monkeypatch, capsys)
 
 
 def test_time_tagger_step_rejects_an_unknown_shape(monkeypatch, capsys):
