@@ -16,6 +16,7 @@ import keras
 import pytest
 
 from benchmark_helpers import tiny_overrides
+from op_determinism import op_determinism
 from translator_helpers import random_translator
 from framework.models import char_features, cudnn
 
@@ -31,19 +32,6 @@ def run_script(name: str, arguments: list[str], monkeypatch, capsys) -> str:
     monkeypatch.setattr(cudnn, "MIN_HOISTED_UNITS_MIXED", 1)
     runpy.run_path(str(SCRIPTS / name), run_name="__main__")
     return capsys.readouterr().out
-
-
-@contextlib.contextmanager
-def op_determinism(on: bool):
-    """TensorFlow's op determinism on or off inside the block, as it was after it."""
-    from tensorflow.python.framework import config
-
-    was_on = config.is_op_determinism_enabled()
-    (config.enable_op_determinism if on else config.disable_op_determinism)()
-    try:
-        yield
-    finally:
-        (config.enable_op_determinism if was_on else config.disable_op_determinism)()
 
 
 @pytest.fixture
