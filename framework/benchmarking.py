@@ -7,6 +7,7 @@ on a machine with PyTorch but no TensorFlow. Every figure is measured here, in t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import resource
 import statistics
 import time
@@ -17,6 +18,7 @@ import keras
 import numpy as np
 
 from framework.environment import describe_environment
+from framework.errors import ConfigError
 from framework.inference.search import Searcher
 from framework.models import bidirectional as bidirectional_layers
 from framework.models.bridge import Bridge
@@ -99,23 +101,84 @@ def lstm_flops_per_word(input_dim: int, units: int, layers: int, bidirectional: 
     return 3.0 * total
 
 
-def _tagger(b: Any, cell: str, use_cudnn: bool | str = "auto") -> keras.Model:
-    encoder = RecurrentStack(cell=cell, units=b.units, num_layers=b.layers, bidirectional=True, dropout=0.0,
-                             use_cudnn=use_cudnn, name="encoder")  # fmt: skip
-    model = SequenceTagger(b.vocab_size, 64, b.num_tags, word_dim=b.embed_dim, char_kind="none",
-                           encoder=encoder.get_config(), embedding_dropout=0.0, head="softmax")  # fmt: skip
+@dataclasses.dataclass(frozen=True)
+class TaggerArchitecture:
+    """What the benchmark's tagger takes from a tagger config (``model=``); its sizes are the benchmark's."""
+
+    cell: str = "lstm"
+    head: str = "softmax"
+    bidirectional: bool = True
+    model: str | None = None  # the config's name, None for the benchmark's own BiLSTM softmax tagger
+
+    @staticmethod
+    def of(b: Any, model: Any = None) -> TaggerArchitecture:
+        """``benchmark.cell`` if set, else the model's cell; the model's head and directions."""
+        if model is None:
+            return TaggerArchitecture(cell=_choice(b.cell or "lstm"))
+        if model.rnn.allow_non_cudnn:
+            raise ConfigError(f"model={model.name}: model.rnn.allow_non_cudnn=true; the benchmark builds "
+                              "cuDNN-eligible layers only, so it would not measure this model")  # fmt: skip
+        return TaggerArchitecture(cell=_choice(b.cell or model.rnn.cell), head=_choice(model.head),
+                                  bidirectional=bool(model.rnn.bidirectional), model=str(model.name))  # fmt: skip
+
+
+def _choice(value: Any) -> str:
+    """A config choice as its plain name, whether the config's enums were made strings or not."""
+    return str(getattr(value, "value", value))
+
+
+BILSTM_SOFTMAX = TaggerArchitecture()  # the benchmark's own tagger, that of every recorded run
+
+
+def _encoder_config(b: Any, arch: TaggerArchitecture, use_cudnn: bool | str = "auto") -> dict[str, Any]:
+    return RecurrentStack(cell=arch.cell, units=b.units, num_layers=b.layers, bidirectional=arch.bidirectional,
+                          dropout=0.0, use_cudnn=use_cudnn, name="encoder").get_config()  # fmt: skip
+
+
+def _tagger(b: Any, arch: TaggerArchitecture, use_cudnn: bool | str = "auto", kind: type = SequenceTagger):
+    model = kind(b.vocab_size, 64, b.num_tags, word_dim=b.embed_dim, char_kind="none",
+                 encoder=_encoder_config(b, arch, use_cudnn), embedding_dropout=0.0, head=arch.head)  # fmt: skip
     model.compile(optimizer="adam")
     model(tagger_batch(b)[0])  # built before its first training step, which counts that step's cuDNN passes alone
     return model
 
 
-def _plain_tagger(b: Any, cell: str) -> keras.Model:
-    """The same network with stock Keras layers, no framework code."""
+class StockStack(keras.layers.Layer):
+    """Stock ``keras.layers.LSTM`` / ``GRU`` (in ``Bidirectional``) layers, from a RecurrentStack's config."""
+
+    def __init__(self, cell="lstm", units=128, num_layers=2, bidirectional=True, name="encoder", **_):
+        super().__init__(name=name)
+        self.supports_masking = True
+        self.rnns = _stock_rnns(cell, units, num_layers, bidirectional)
+
+    def call(self, x, mask=None, training=None):
+        for rnn in self.rnns:
+            x = rnn(x, mask=mask, training=training)
+        return x
+
+
+def _stock_rnns(cell: str, units: int, layers: int, bidirectional: bool) -> list[keras.layers.Layer]:
     layer = keras.layers.LSTM if cell == "lstm" else keras.layers.GRU
+    return [keras.layers.Bidirectional(layer(units, return_sequences=True)) if bidirectional
+            else layer(units, return_sequences=True) for _ in range(layers)]  # fmt: skip
+
+
+class StockEncoderTagger(SequenceTagger):
+    """Our tagger with stock recurrent layers: the plain CRF tagger (Keras has no CRF layer)."""
+
+    def _encoder(self, config):
+        return StockStack(**config)
+
+
+def _plain_tagger(b: Any, arch: TaggerArchitecture) -> keras.Model:
+    """The same network with stock Keras layers, no framework code; a CRF tagger keeps our
+    embeddings and CRF head around the stock recurrent layers, so that what differs is the RNN."""
+    if arch.head == "crf":
+        return _tagger(b, arch, kind=StockEncoderTagger)
     inputs = keras.Input((None,), dtype="int32")
     x = keras.layers.Embedding(b.vocab_size, b.embed_dim, mask_zero=True)(inputs)
-    for _ in range(b.layers):
-        x = keras.layers.Bidirectional(layer(b.units, return_sequences=True))(x)
+    for rnn in _stock_rnns(arch.cell, b.units, b.layers, arch.bidirectional):
+        x = rnn(x)
     model = keras.Model(inputs, keras.layers.Dense(b.num_tags)(x))
     model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     return model
@@ -130,7 +193,7 @@ def tagger_batch(b: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
     return {"words": words, "chars": np.zeros((b.batch_size, b.seq_len, 1), "int32")}, tags
 
 
-def benchmark_tagger(b: Any, cell: str = "lstm") -> dict[str, Any]:
+def benchmark_tagger(b: Any, arch: TaggerArchitecture = BILSTM_SOFTMAX) -> dict[str, Any]:
     """Training and inference words/s of our tagger and of the plain Keras one, same shapes.
 
     Our training step, plain Keras' and our inference take turns call by call (``timed_in_turns``),
@@ -139,8 +202,8 @@ def benchmark_tagger(b: Any, cell: str = "lstm") -> dict[str, Any]:
     large matmul, so ``flops_fraction_of_matmul`` compares figures measured under the same load.
     """
     x, tags = tagger_batch(b)
-    words = x["words"]
-    ours, plain = _tagger(b, cell), _plain_tagger(b, cell)
+    words = x if arch.head == "crf" else x["words"]  # the plain tagger's inputs
+    ours, plain = _tagger(b, arch), _plain_tagger(b, arch)
     cudnn_passes = cudnn_passes_in_first_step(ours, x, tags)
     plain_cudnn_passes = cudnn_passes_in_first_step(plain, words, tags)
     per_batch = b.batch_size * b.seq_len
@@ -156,9 +219,10 @@ def benchmark_tagger(b: Any, cell: str = "lstm") -> dict[str, Any]:
         for name, seconds in timed_in_turns(calls, 1, b.steps, b.warmup).items():
             rounds[name].extend(seconds)
     train_ours, train_plain, infer_ours = (statistics.median(rounds[key]) for key in ("ours", "plain", "infer"))
-    flops = lstm_flops_per_word(b.embed_dim, b.units, b.layers, True, cell)
+    flops = lstm_flops_per_word(b.embed_dim, b.units, b.layers, arch.bidirectional, arch.cell)
     achieved = [flops * per_batch / seconds for seconds in rounds["ours"]]
     return {
+        "architecture": dataclasses.asdict(arch),
         "train_words_per_second": per_batch / train_ours,
         "plain_keras_train_words_per_second": per_batch / train_plain,
         "speedup_vs_plain_keras": train_plain / train_ours,
@@ -255,7 +319,7 @@ def one_call_cudnn(enabled: bool):
         bidirectional_layers.ONE_CALL_CUDNN = saved
 
 
-def kernel_and_precision_comparison(b: Any, cell: str = "lstm") -> dict[str, Any]:
+def kernel_and_precision_comparison(b: Any, arch: TaggerArchitecture = BILSTM_SOFTMAX) -> dict[str, Any]:
     """Tagger training words/s with the default kernel against ``use_cudnn=False`` (the generic
     loop), and in float32 against mixed precision: float16 compute with loss scaling (the GPU
     choice) and bfloat16 (for CPUs with bf16 matmuls), float32 weights, at the benchmark's shapes.
@@ -271,7 +335,7 @@ def kernel_and_precision_comparison(b: Any, cell: str = "lstm") -> dict[str, Any
     models = {}
     for name, (use_cudnn, policy) in variants.items():
         with precision_policy(policy):
-            models[name] = _tagger(b, cell, use_cudnn)
+            models[name] = _tagger(b, arch, use_cudnn)
     def variant(name: str):
         return one_call_cudnn(name != "per_direction_cudnn")
 
@@ -302,18 +366,20 @@ def kernel_and_precision_comparison(b: Any, cell: str = "lstm") -> dict[str, Any
     return rates
 
 
-def run_benchmark(b: Any) -> dict[str, Any]:
-    """All measurements of one benchmark run, as written to benchmark.json."""
+def run_benchmark(b: Any, model: Any = None) -> dict[str, Any]:
+    """All measurements of one benchmark run, as written to benchmark.json (``model``: a tagger
+    config, or None for the benchmark's own BiLSTM softmax tagger)."""
     keras.utils.set_random_seed(0)
-    tagger = benchmark_tagger(b, b.cell)
+    arch = TaggerArchitecture.of(b, model)
+    tagger = benchmark_tagger(b, arch)
     return {
-        "shapes": {key: b[key] for key in b},
+        "shapes": {**{key: b[key] for key in b}, "cell": arch.cell},
         "matmul_fp32_flops_per_second": tagger["matmul_fp32_flops_per_second"],
         "tagger": tagger,
         "translator": benchmark_translator(b, None),
         "translator_attention": benchmark_translator(b, "general"),
         # cuDNN vs the generic kernel and mixed precision: on a GPU (or when asked), as issue 6's GPU target needs
-        "gpu": kernel_and_precision_comparison(b, b.cell) if (gpu_available() or b.compare_kernels) else None,
+        "gpu": kernel_and_precision_comparison(b, arch) if (gpu_available() or b.compare_kernels) else None,
         "memory": peak_memory_bytes(),
         "environment": describe_environment(),
     }
@@ -330,6 +396,9 @@ def format_table(result: dict[str, Any]) -> str:
             elif key == "kernels":
                 kernels.append(f"{section} RNN kernels: {'; '.join(sorted(set(value.values())))}")
     rows.append(("host peak RSS MiB", result["memory"]["host_peak_rss_bytes"] / 2**20))
+    arch = result["tagger"]["architecture"]
+    kernels.insert(0, f"tagger: {arch['model'] or 'the benchmark BiLSTM'}, {arch['cell']}, {arch['head']} head, "
+                      f"{'bidirectional' if arch['bidirectional'] else 'one direction'}")
     width = max(len(name) for name, _ in rows)
     lines = [f"{name:<{width}}  {value:>14,d}" if isinstance(value, int) else f"{name:<{width}}  {value:>14,.3f}"
              for name, value in rows]  # fmt: skip

@@ -289,7 +289,7 @@ class BenchmarkShapes:
     units: int = 256
     embed_dim: int = 128
     layers: int = 2
-    cell: Cell = Cell.lstm
+    cell: Optional[Cell] = None  # the tagger's cell: set here, else model='s rnn.cell, else lstm
     vocab_size: int = 10000
     num_tags: int = 20
     steps: int = 10  # timed batches per round
@@ -312,6 +312,9 @@ class BenchmarkConfig:
     """The root config of ``recipes/benchmark.py``."""
 
     benchmark: BenchmarkShapes = field(default_factory=BenchmarkShapes)
+    # ``model=<tagger config>``: the tagger's architecture (cell, head, directions) from that config;
+    # its sizes, dropout and character features give way to ``benchmark.*`` (README "Speed benchmark").
+    model: Optional[TaggerModelConfig] = None
 
 
 def register_configs() -> None:

@@ -1,7 +1,8 @@
-"""Measure speed: ``python recipes/benchmark.py [benchmark.batch_size=64 benchmark.seq_len=40 benchmark.units=256]``.
+"""Measure speed: ``python recipes/benchmark.py [model=...] [benchmark.batch_size=64 benchmark.units=256 ...]``.
 
 Writes ``benchmark.json`` into its run dir and prints a table: training and inference words/s of
-the BiLSTM tagger against the same network in plain Keras, the recurrent FLOP/s against a large
+the BiLSTM tagger (or, with ``model=<tagger config>``, that config's cell, head and directions at
+the benchmark's sizes) against the same network in plain Keras, the recurrent FLOP/s against a large
 fp32 matmul, translator training and greedy/beam decoding speed, peak memory, kernels, versions.
 Runs on any Keras backend (``KERAS_BACKEND=torch`` for a GPU machine without TensorFlow).
 """
@@ -26,7 +27,7 @@ def main(cfg):
         from framework.benchmarking import format_table, run_benchmark
         from framework.io import atomic_write_json
 
-        result = run_benchmark(settings.benchmark)
+        result = run_benchmark(settings.benchmark, settings.get("model"))
         atomic_write_json(hydra_run_dir() / "benchmark.json", result)
     print(format_table(result))
     print(f"benchmark.json -> {hydra_run_dir()}")

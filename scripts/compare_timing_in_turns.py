@@ -26,7 +26,8 @@ def main() -> None:
     args = parser.parse_args()
     shapes = BenchmarkShapes.with_overrides(args.set)
     x, tags = benchmarking.tagger_batch(shapes)
-    ours, plain = benchmarking._tagger(shapes, "lstm"), benchmarking._plain_tagger(shapes, "lstm")
+    bilstm = benchmarking.BILSTM_SOFTMAX
+    ours, plain = benchmarking._tagger(shapes, bilstm), benchmarking._plain_tagger(shapes, bilstm)
     calls = {"ours": lambda: ours.train_on_batch(x, tags), "plain": lambda: plain.train_on_batch(x["words"], tags)}
     per_batch = shapes.batch_size * shapes.seq_len
     ratios: dict[str, list[float]] = {"blocks": [], "call by call": []}

@@ -31,12 +31,12 @@ def main() -> None:
     args = parser.parse_args()
     shapes = BenchmarkShapes.with_overrides(args.set)
     x, tags = benchmarking.tagger_batch(shapes)
-    shipped = benchmarking._tagger(shapes, "lstm")
+    shipped = benchmarking._tagger(shapes, benchmarking.BILSTM_SOFTMAX)
     shipped.train_on_batch(x, tags)  # traced with the shipped kernels
     original = bidirectional.gate_major_kernels
     bidirectional.gate_major_kernels = lambda kernel, units: keras.ops.stop_gradient(original(kernel, units))
     try:
-        cut = benchmarking._tagger(shapes, "lstm")
+        cut = benchmarking._tagger(shapes, benchmarking.BILSTM_SOFTMAX)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "gradients do not exist for ...recurrent_kernel"
             cut.train_on_batch(x, tags)  # traced with the kernels cut from the gradient

@@ -228,7 +228,7 @@ def tagger_variants(shapes, ks: list[int], rounds: int) -> None:
     models = {}
     for name, (key, variant) in variants.items():
         with variant:
-            models[name] = benchmarking._tagger(shapes, "lstm")
+            models[name] = benchmarking._tagger(shapes, benchmarking.BILSTM_SOFTMAX)
             models[name].train_on_batch(x, tags)  # traced with the variant
         if key is not None and key not in TRACED:
             raise SystemExit(f"error: the training step did not reach the rewrite '{name}' (no fused loop?)")

@@ -27,7 +27,7 @@ from framework.config import BenchmarkShapes
 def step_parts(shapes) -> dict:
     """The timed functions, by name, over one tagger and one batch."""
     x, tags = benchmarking.tagger_batch(shapes)
-    model = benchmarking._tagger(shapes, "lstm")
+    model = benchmarking._tagger(shapes, benchmarking.BILSTM_SOFTMAX)
     model.train_on_batch(x, tags)  # the optimizer's variables exist before its update is traced alone
     inputs = {key: tf.constant(value) for key, value in x.items()}
     gold = tf.constant(tags)

@@ -61,7 +61,7 @@ def main() -> None:
     args = parser.parse_args()
     shapes = BenchmarkShapes.with_overrides(args.set)
     x, tags = benchmarking.tagger_batch(shapes)
-    model = benchmarking._tagger(shapes, "lstm")
+    model = benchmarking._tagger(shapes, benchmarking.BILSTM_SOFTMAX)
     for _ in range(max(1, shapes.warmup)):
         model.train_on_batch(x, tags)
     with tempfile.TemporaryDirectory() as logdir:

@@ -33,7 +33,7 @@ def main() -> None:
     args = parser.parse_args()
     shapes = BenchmarkShapes.with_overrides(args.set)
     x, tags = benchmarking.tagger_batch(shapes)
-    model = benchmarking._tagger(shapes, "lstm")
+    model = benchmarking._tagger(shapes, benchmarking.BILSTM_SOFTMAX)
     if args.jit_compile:
         model.compile(optimizer="adam", jit_compile=True)
         if not model.jit_compile:  # Keras falls back with a warning only (e.g. under TensorFlow's op determinism)

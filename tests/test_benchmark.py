@@ -7,6 +7,7 @@ import types
 from pathlib import Path
 
 import keras
+import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
@@ -107,3 +108,71 @@ def test_timed_in_turns_gives_each_function_its_own_seconds_per_call(monkeypatch
     # with this clock every call lasts one tick, and "slow" reads it once more: two
     seconds = timed_in_turns({"fast": lambda: None, "slow": clock.perf_counter}, rounds=1, steps=4, warmup=0)
     assert seconds == {"fast": [1.0], "slow": [2.0]}
+
+
+# --- model=<tagger config> ----------------------------------------------------------------------
+
+
+def _benchmark_config(*overrides: str):
+    """recipes/benchmark.py's config as Hydra composes it (no run)."""
+    from hydra import compose, initialize_config_dir
+
+    from framework.config import register_configs
+
+    register_configs()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        return compose(config_name="benchmark", overrides=list(overrides))
+
+
+def test_model_option_takes_a_tagger_configs_cell_head_and_directions():
+    from framework.benchmarking import BILSTM_SOFTMAX, TaggerArchitecture
+
+    default = _benchmark_config()
+    assert default.model is None and TaggerArchitecture.of(default.benchmark, default.model) == BILSTM_SOFTMAX
+    cfg = _benchmark_config("model=bigru_crf")
+    assert TaggerArchitecture.of(cfg.benchmark, cfg.model) == TaggerArchitecture("gru", "crf", True, "bigru_crf")
+    # benchmark.cell, when given, wins over the model's cell; the model's directions are kept
+    cfg = _benchmark_config("model=bigru_crf", "benchmark.cell=lstm", "model.rnn.bidirectional=false")
+    assert TaggerArchitecture.of(cfg.benchmark, cfg.model) == TaggerArchitecture("lstm", "crf", False, "bigru_crf")
+
+
+def test_model_option_refuses_what_the_benchmark_would_not_measure():
+    from hydra.errors import ConfigCompositionException
+
+    from framework.benchmarking import TaggerArchitecture
+    from framework.errors import ConfigError
+
+    with pytest.raises(ConfigCompositionException, match="TaggerModelConfig"):
+        _benchmark_config("model=seq2seq")  # a translator config: the benchmark's model= is the tagger's
+    cfg = _benchmark_config("model=bilstm_crf", "model.rnn.allow_non_cudnn=true", "model.rnn.recurrent_dropout=0.2")
+    with pytest.raises(ConfigError, match="model=bilstm_crf: model.rnn.allow_non_cudnn=true"):
+        TaggerArchitecture.of(cfg.benchmark, cfg.model)
+
+
+@pytest.mark.parametrize("arch", [("gru", "crf", True), ("lstm", "crf", False)])  # softmax: the tests above
+def test_plain_tagger_is_the_same_network_on_stock_recurrent_layers(arch):
+    from framework.benchmarking import TaggerArchitecture, _plain_tagger, _tagger, tagger_batch
+    from framework.models.hoisted_rnn import HoistedGRU, HoistedLSTM
+
+    b = OmegaConf.create({**TINY, "cell": None})
+    architecture = TaggerArchitecture(*arch, model="test")
+    ours, plain = _tagger(b, architecture), _plain_tagger(b, architecture)
+    assert ours.count_params() == plain.count_params()
+    layers = list(plain._flatten_layers())
+    rnns = [layer for layer in layers if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU))]
+    assert len(rnns) == b.layers * (2 if architecture.bidirectional else 1)
+    assert all(type(rnn) is (keras.layers.LSTM if architecture.cell == "lstm" else keras.layers.GRU) for rnn in rnns)
+    assert not any(isinstance(layer, (HoistedLSTM, HoistedGRU)) for layer in layers)
+    x, tags = tagger_batch(b)
+    assert np.isfinite(plain.train_on_batch(x if architecture.head == "crf" else x["words"], tags))
+
+
+def test_benchmark_of_a_model_reports_its_architecture_and_counts_its_flops():
+    from framework.benchmarking import TaggerArchitecture, benchmark_tagger
+
+    b = OmegaConf.create({**TINY, "cell": None, "rounds": 1})
+    tagger = benchmark_tagger(b, TaggerArchitecture("gru", "crf", True, "bigru_crf"))
+    assert tagger["architecture"] == {"cell": "gru", "head": "crf", "bidirectional": True, "model": "bigru_crf"}
+    assert tagger["recurrent_flops_per_word"] == lstm_flops_per_word(b.embed_dim, b.units, b.layers, True, "gru")
+    assert all("gru" in name for name in tagger["kernels"])
+    assert tagger["speedup_vs_plain_keras"] > 0

@@ -79,11 +79,15 @@ class SequenceTagger(BuildOnRealInputs, keras.Model):
             keras.layers.Embedding(size, feature_dim, name=f"feature_{k}") for k, size in enumerate(feature_sizes)
         ]
         self.embedding_dropout = keras.layers.Dropout(embedding_dropout, seed=seed)
-        self.encoder = RecurrentStack.from_config(dict(encoder or {"name": "encoder"}))
+        self.encoder = self._encoder(dict(encoder or {"name": "encoder"}))
         self.emissions = keras.layers.Dense(num_tags, name="emissions")
         self.crf = CRF(num_tags, **(crf_constraints or {}), name="crf") if head == "crf" else None
         self.word_dropout = word_dropout
         self.dropout_seed = keras.random.SeedGenerator(seed) if word_dropout > 0 else None
+
+    def _encoder(self, config: dict):
+        """The recurrent stack from its config (the benchmark's plain tagger puts stock layers here)."""
+        return RecurrentStack.from_config(config)
 
     def _char_layer(self, kind: str, num_chars: int, dim: int, units: int, kernel_size: int):
         if kind == "cnn":
