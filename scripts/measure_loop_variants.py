@@ -151,6 +151,13 @@ def hand_written_loop(projected, kernels):
     return loop(projected, kernels)
 
 
+def _merged_directions(outputs, batch, units):
+    """A rewrite's loop outputs [2B, T, U] (forward rows, then the backward ones reversed in time)
+    as the layer's [B, T, 2U], the backward direction put back in order."""
+    y, y_backward = ops.unstack(ops.reshape(outputs, (2, batch, -1, units)), axis=0)
+    return ops.concatenate([y, ops.flip(y_backward, axis=1)], axis=-1)
+
+
 def hand_written_layer(layer, sequences):
     """The fused layer's training call (no padding) with the loop of ``hand_written_loop``."""
     forward, backward = layer.forward_layer.cell, layer.backward_layer.cell
@@ -160,8 +167,7 @@ def hand_written_layer(layer, sequences):
     kernels = hoisted_rnn.gate_major_kernels(bidirectional._stack(forward.recurrent_kernel, backward.recurrent_kernel),
                                              units)  # fmt: skip
     outputs = hoisted_rnn.time_major(hand_written_loop(projected, kernels))  # [2B, T, U]
-    y, y_backward = ops.unstack(ops.reshape(outputs, (2, batch, -1, units)), axis=0)
-    return ops.concatenate([y, ops.flip(y_backward, axis=1)], axis=-1)
+    return _merged_directions(outputs, batch, units)
 
 
 def kernel_gradient_after_loop(forward_cell, projected, kernels, batch):
@@ -201,8 +207,7 @@ def kernel_gradient_after_loop_layer(layer, sequences):
     projected = bidirectional._project_both(forward, backward, sequences, ops.flip(sequences, axis=1))
     kernels = bidirectional._stack(forward.recurrent_kernel, backward.recurrent_kernel)
     outputs = hoisted_rnn.time_major(kernel_gradient_after_loop(forward, projected, kernels, batch))  # [2B, T, U]
-    y, y_backward = ops.unstack(ops.reshape(outputs, (2, batch, -1, units)), axis=0)
-    return ops.concatenate([y, ops.flip(y_backward, axis=1)], axis=-1)
+    return _merged_directions(outputs, batch, units)
 
 
 def forward_backward(call, sequences, weights, d_outputs):
