@@ -112,19 +112,15 @@ class TaggerArchitecture:
 
     @staticmethod
     def of(b: Any, model: Any = None) -> TaggerArchitecture:
-        """``benchmark.cell`` if set, else the model's cell; the model's head and directions."""
+        """``benchmark.cell`` if set, else the model's cell; the model's head and directions (from a
+        plain config, whose choices are strings, as ``cli.plain_config`` makes the recipe's)."""
         if model is None:
-            return TaggerArchitecture(cell=_choice(b.cell or "lstm"))
+            return TaggerArchitecture(cell=str(b.cell or "lstm"))
         if model.rnn.allow_non_cudnn:
             raise ConfigError(f"model={model.name}: model.rnn.allow_non_cudnn=true; the benchmark builds "
                               "cuDNN-eligible layers only, so it would not measure this model")  # fmt: skip
-        return TaggerArchitecture(cell=_choice(b.cell or model.rnn.cell), head=_choice(model.head),
+        return TaggerArchitecture(cell=str(b.cell or model.rnn.cell), head=str(model.head),
                                   bidirectional=bool(model.rnn.bidirectional), model=str(model.name))  # fmt: skip
-
-
-def _choice(value: Any) -> str:
-    """A config choice as its plain name, whether the config's enums were made strings or not."""
-    return str(getattr(value, "value", value))
 
 
 BILSTM_SOFTMAX = TaggerArchitecture()  # the benchmark's own tagger, that of every recorded run
@@ -388,18 +384,18 @@ def run_benchmark(b: Any, model: Any = None) -> dict[str, Any]:
 def format_table(result: dict[str, Any]) -> str:
     """The headline figures as an aligned text table."""
     rows = [("matmul fp32 GFLOP/s", result["matmul_fp32_flops_per_second"] / 1e9)]
-    kernels = []
+    notes = []
     for section in ("tagger", "translator", "translator_attention", "gpu"):
         for key, value in (result.get(section) or {}).items():
             if isinstance(value, (float, int)) and not isinstance(value, bool):
                 rows.append((f"{section}.{key}", value))
             elif key == "kernels":
-                kernels.append(f"{section} RNN kernels: {'; '.join(sorted(set(value.values())))}")
+                notes.append(f"{section} RNN kernels: {'; '.join(sorted(set(value.values())))}")
     rows.append(("host peak RSS MiB", result["memory"]["host_peak_rss_bytes"] / 2**20))
     arch = result["tagger"]["architecture"]
-    kernels.insert(0, f"tagger: {arch['model'] or 'the benchmark BiLSTM'}, {arch['cell']}, {arch['head']} head, "
+    notes.insert(0, f"tagger: {arch['model'] or 'the benchmark BiLSTM'}, {arch['cell']}, {arch['head']} head, "
                       f"{'bidirectional' if arch['bidirectional'] else 'one direction'}")
     width = max(len(name) for name, _ in rows)
     lines = [f"{name:<{width}}  {value:>14,d}" if isinstance(value, int) else f"{name:<{width}}  {value:>14,.3f}"
              for name, value in rows]  # fmt: skip
-    return "\n".join(lines + kernels)
+    return "\n".join(lines + notes)

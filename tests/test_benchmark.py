@@ -114,14 +114,15 @@ def test_timed_in_turns_gives_each_function_its_own_seconds_per_call(monkeypatch
 
 
 def _benchmark_config(*overrides: str):
-    """recipes/benchmark.py's config as Hydra composes it (no run)."""
+    """recipes/benchmark.py's settings as Hydra composes them and the recipe makes them plain (no run)."""
     from hydra import compose, initialize_config_dir
 
+    from framework.cli import plain_config
     from framework.config import register_configs
 
     register_configs()
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        return compose(config_name="benchmark", overrides=list(overrides))
+        return plain_config(compose(config_name="benchmark", overrides=list(overrides)))
 
 
 def test_model_option_takes_a_tagger_configs_cell_head_and_directions():
