@@ -198,8 +198,8 @@ def benchmark_tagger(b: Any, arch: TaggerArchitecture = BILSTM_SOFTMAX) -> dict[
     large matmul, so ``flops_fraction_of_matmul`` compares figures measured under the same load.
     """
     x, tags = tagger_batch(b)
-    words = x if arch.head == "crf" else x["words"]  # the plain tagger's inputs
     ours, plain = _tagger(b, arch), _plain_tagger(b, arch)
+    words = x if isinstance(plain, SequenceTagger) else x["words"]  # the plain tagger's inputs (a CRF twin: ours)
     cudnn_passes = cudnn_passes_in_first_step(ours, x, tags)
     plain_cudnn_passes = cudnn_passes_in_first_step(plain, words, tags)
     per_batch = b.batch_size * b.seq_len
