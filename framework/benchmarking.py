@@ -16,20 +16,19 @@ from typing import Any
 
 import keras
 import numpy as np
+from omegaconf import OmegaConf
 
 from framework.environment import describe_environment
 from framework.errors import ConfigError
 from framework.inference.search import Searcher
 from framework.models import bidirectional as bidirectional_layers
-from framework.models.bridge import Bridge
 from framework.models.cudnn import gpu_available, kernel_report
-from framework.models.decoder import RNNDecoder
-from framework.models.encoder import RNNEncoder
+from framework.models.build_translator import build_translator, check_translator_config
 from framework.models.kernel_observation import cudnn_passes_in_first_step
 from framework.models.precision import precision_policy
 from framework.models.rnn_stack import RecurrentStack
-from framework.models.seq2seq import Seq2Seq
 from framework.models.tagger import SequenceTagger
+from framework.schemas.translation import Seq2SeqRNNConfig, TranslatorModelConfig
 
 
 def _block(result: Any) -> None:
@@ -116,14 +115,70 @@ class TaggerArchitecture:
         plain config, whose choices are strings, as ``cli.plain_config`` makes the recipe's)."""
         if model is None:
             return TaggerArchitecture(cell=str(b.cell or "lstm"))
-        if model.rnn.allow_non_cudnn:
-            raise ConfigError(f"model={model.name}: model.rnn.allow_non_cudnn=true; the benchmark builds "
-                              "cuDNN-eligible layers only, so it would not measure this model")  # fmt: skip
+        _refuse_non_cudnn(model)
         return TaggerArchitecture(cell=str(b.cell or model.rnn.cell), head=str(model.head),
                                   bidirectional=bool(model.rnn.bidirectional), model=str(model.name))  # fmt: skip
 
 
 BILSTM_SOFTMAX = TaggerArchitecture()  # the benchmark's own tagger, that of every recorded run
+
+
+def _refuse_non_cudnn(model: Any) -> None:
+    if model.rnn.allow_non_cudnn:
+        raise ConfigError(f"model={model.name}: model.rnn.allow_non_cudnn=true; the benchmark builds "
+                          "cuDNN-eligible layers only, so it would not measure this model")  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class TranslatorArchitecture:
+    """What the benchmark's translators take from a translator config (``model=``); their sizes are the
+    benchmark's. The benchmark times the translator without attention and with ``attention`` (the
+    config's, or Luong's general where the config has none), as issue 6 asks for both."""
+
+    cell: str = "lstm"
+    encoder_bidirectional: bool = True
+    bridge: str = "concat_dense"
+    attention: str = "general"
+    tie_embeddings: bool = False
+    label_smoothing: float = 0.1
+    model: str | None = None  # the config's name, None for the benchmark's own LSTM translators
+
+    @staticmethod
+    def of(b: Any, model: Any) -> TranslatorArchitecture:
+        """The architecture of a plain translator config, checked at the benchmark's sizes with and without
+        attention, so that a setting the translators cannot be built with fails before any timing."""
+        _refuse_non_cudnn(model)
+        attention = "general" if model.attention == "none" else str(model.attention)
+        arch = TranslatorArchitecture(str(model.rnn.cell), bool(model.encoder_bidirectional), str(model.bridge),
+                                      attention, bool(model.tie_embeddings), float(model.label_smoothing),
+                                      str(model.name))  # fmt: skip
+        for with_attention in (False, True):
+            check_translator_config(arch.config(b, with_attention))
+        return arch
+
+    def config(self, b: Any, attention: bool) -> Any:
+        """A plain TranslatorModelConfig of this architecture at the benchmark's sizes, without dropout."""
+        rnn = Seq2SeqRNNConfig(cell=self.cell, units=b.units, layers=b.layers, dropout=0.0)
+        model = TranslatorModelConfig(name=self.model or "benchmark", embedding_dim=b.embed_dim, rnn=rnn,
+                                      encoder_bidirectional=self.encoder_bidirectional, bridge=self.bridge,
+                                      attention=self.attention if attention else "none",
+                                      tie_embeddings=self.tie_embeddings, label_smoothing=self.label_smoothing)
+        return OmegaConf.create(OmegaConf.to_container(OmegaConf.structured(model), enum_to_str=True))
+
+
+LSTM_TRANSLATOR = TranslatorArchitecture()  # the benchmark's own translators, those of every recorded run
+
+
+def architectures(b: Any, model: Any = None) -> tuple[TaggerArchitecture, TranslatorArchitecture]:
+    """The tagger and the translators that ``model=`` asks for: a tagger config sets the tagger, a
+    translator config the translators; the other keeps the benchmark's own."""
+    if model is None or "head" in model:
+        return TaggerArchitecture.of(b, model), LSTM_TRANSLATOR
+    if "bridge" in model:
+        return TaggerArchitecture.of(b), TranslatorArchitecture.of(b, model)
+    raise ConfigError(f"model={model.name}: the benchmark measures taggers and translators; expected a tagger "
+                      "config (bilstm_softmax, bilstm_crf, bigru_crf, tiny) or a translator config "
+                      "(seq2seq, seq2seq_attention)")  # fmt: skip
 
 
 def _encoder_config(b: Any, arch: TaggerArchitecture, use_cudnn: bool | str = "auto") -> dict[str, Any]:
@@ -236,18 +291,9 @@ def benchmark_tagger(b: Any, arch: TaggerArchitecture = BILSTM_SOFTMAX) -> dict[
     }
 
 
-def _translator(b: Any, attention: str | None) -> Seq2Seq:
-    encoder = RNNEncoder(b.vocab_size, b.embed_dim, "lstm", b.units, b.layers, True, 0.0, name="encoder")
-    bridge = Bridge("concat_dense", "lstm", b.layers, b.layers, True, b.units, b.units, name="bridge")
-    decoder = RNNDecoder(b.vocab_size, b.embed_dim, "lstm", b.units, b.layers, 0.0, attention, 2 * b.units,
-                         name="decoder")  # fmt: skip
-    model = Seq2Seq(encoder.get_config(), bridge.get_config(), decoder.get_config(), label_smoothing=0.1)
-    model.compile(optimizer="adam")
-    return model
-
-
-def benchmark_translator(b: Any, attention: str | None) -> dict[str, Any]:
-    """Teacher-forced training tokens/s and greedy / beam decoding sentences/s of a translator.
+def benchmark_translator(b: Any, attention: bool, arch: TranslatorArchitecture = LSTM_TRANSLATOR) -> dict[str, Any]:
+    """Teacher-forced training tokens/s and greedy / beam decoding sentences/s of a translator
+    (``arch`` at the benchmark's sizes, with its attention or without).
 
     Training, greedy and beam decoding are timed in turns, ``b.rounds`` times, and the medians
     kept, as the tagger's figures are; each search is traced for its shapes before the first round.
@@ -256,7 +302,8 @@ def benchmark_translator(b: Any, attention: str | None) -> dict[str, Any]:
     source = rng.integers(3, b.vocab_size, (b.batch_size, b.seq_len)).astype("int32")
     target = rng.integers(3, b.vocab_size, (b.batch_size, b.seq_len + 1)).astype("int32")
     target[:, 0] = 1
-    model = _translator(b, attention)
+    model = build_translator(arch.config(b, attention), b.vocab_size, b.vocab_size)
+    model.compile(optimizer="adam")
     batch = {"source": source, "target_in": target[:, :-1]}
     model(batch)  # built before its first training step, which counts that step's cuDNN passes alone
     cudnn_passes = cudnn_passes_in_first_step(model, batch, target[:, 1:])
@@ -286,6 +333,7 @@ def benchmark_translator(b: Any, attention: str | None) -> dict[str, Any]:
         f"beam{b.beam_size}_sentences_per_second_rounds": [len(sentences) / t for t in rounds["beam"]],
         "kernels": kernel_report(model),
         "cudnn_passes_per_step": cudnn_passes,
+        "architecture": {**dataclasses.asdict(arch), "attention": arch.attention if attention else "none"},
     }
 
 
@@ -363,17 +411,17 @@ def kernel_and_precision_comparison(b: Any, arch: TaggerArchitecture = BILSTM_SO
 
 
 def run_benchmark(b: Any, model: Any = None) -> dict[str, Any]:
-    """All measurements of one benchmark run, as written to benchmark.json (``model``: a tagger
-    config, or None for the benchmark's own BiLSTM softmax tagger)."""
+    """All measurements of one benchmark run, as written to benchmark.json (``model``: a tagger or
+    translator config, or None for the benchmark's own BiLSTM softmax tagger and LSTM translators)."""
     keras.utils.set_random_seed(0)
-    arch = TaggerArchitecture.of(b, model)
+    arch, translator = architectures(b, model)
     tagger = benchmark_tagger(b, arch)
     return {
         "shapes": {**{key: b[key] for key in b}, "cell": arch.cell},
         "matmul_fp32_flops_per_second": tagger["matmul_fp32_flops_per_second"],
         "tagger": tagger,
-        "translator": benchmark_translator(b, None),
-        "translator_attention": benchmark_translator(b, "general"),
+        "translator": benchmark_translator(b, False, translator),
+        "translator_attention": benchmark_translator(b, True, translator),
         # cuDNN vs the generic kernel and mixed precision: on a GPU (or when asked), as issue 6's GPU target needs
         "gpu": kernel_and_precision_comparison(b, arch) if (gpu_available() or b.compare_kernels) else None,
         "memory": peak_memory_bytes(),
@@ -395,6 +443,10 @@ def format_table(result: dict[str, Any]) -> str:
     arch = result["tagger"]["architecture"]
     notes.insert(0, f"tagger: {arch['model'] or 'the benchmark BiLSTM'}, {arch['cell']}, {arch['head']} head, "
                       f"{'bidirectional' if arch['bidirectional'] else 'one direction'}")
+    arch = result["translator_attention"]["architecture"]
+    notes.insert(1, f"translators: {arch['model'] or 'the benchmark LSTM pair'}, {arch['cell']}, "
+                    f"{'bidirectional' if arch['encoder_bidirectional'] else 'one-direction'} encoder, "
+                    f"{arch['bridge']} bridge, without attention and with {arch['attention']}")
     width = max(len(name) for name, _ in rows)
     lines = [f"{name:<{width}}  {value:>14,d}" if isinstance(value, int) else f"{name:<{width}}  {value:>14,.3f}"
              for name, value in rows]  # fmt: skip

@@ -289,7 +289,7 @@ class BenchmarkShapes:
     units: int = 256
     embed_dim: int = 128
     layers: int = 2
-    cell: Optional[Cell] = None  # the tagger's cell: set here, else model='s rnn.cell, else lstm
+    cell: Optional[Cell] = None  # the tagger's cell: set here, else a tagger config's rnn.cell (model=), else lstm
     vocab_size: int = 10000
     num_tags: int = 20
     steps: int = 10  # timed batches per round
@@ -313,8 +313,10 @@ class BenchmarkConfig:
 
     benchmark: BenchmarkShapes = field(default_factory=BenchmarkShapes)
     # ``model=<tagger config>``: the tagger's architecture (cell, head, directions) from that config;
-    # its sizes, dropout and character features give way to ``benchmark.*`` (README "Speed benchmark").
-    model: Optional[TaggerModelConfig] = None
+    # ``model=<translator config>``: the translators' (cell, encoder directions, bridge, attention). Its sizes,
+    # dropout and character features give way to ``benchmark.*`` (README "Speed benchmark"). Typed by the
+    # config's own schema (tagger_schema, translator_schema); framework.benchmarking refuses any other.
+    model: Any = None
 
 
 def register_configs() -> None:

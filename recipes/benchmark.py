@@ -3,7 +3,9 @@
 Writes ``benchmark.json`` into its run dir and prints a table: training and inference words/s of
 the BiLSTM tagger (or, with ``model=<tagger config>``, that config's cell, head and directions at
 the benchmark's sizes) against the same network in plain Keras, the recurrent FLOP/s against a large
-fp32 matmul, translator training and greedy/beam decoding speed, peak memory, kernels, versions.
+fp32 matmul, translator training and greedy/beam decoding speed without and with attention (with
+``model=<translator config>``, that config's translator at the benchmark's sizes), peak memory,
+kernels, versions.
 Runs on any Keras backend (``KERAS_BACKEND=torch`` for a GPU machine without TensorFlow).
 """
 

@@ -50,6 +50,12 @@ def test_run_benchmark_reports_every_figure():
     assert result["memory"]["host_peak_rss_bytes"] > 0
     assert "keras" in result["environment"]
     assert "tagger.speedup_vs_plain_keras" in format_table(result)
+    assert result["translator"]["architecture"] == {"cell": "lstm", "encoder_bidirectional": True,
+                                                    "bridge": "concat_dense", "attention": "none",
+                                                    "tie_embeddings": False, "label_smoothing": 0.1, "model": None}
+    assert result["translator_attention"]["architecture"]["attention"] == "general"
+    assert "translators: the benchmark LSTM pair, lstm, bidirectional encoder, concat_dense bridge, without " \
+           "attention and with general" in format_table(result)
 
 
 def test_benchmark_recipe_writes_json(tmp_path):
@@ -140,14 +146,22 @@ def test_model_option_takes_a_tagger_configs_cell_head_and_directions():
 def test_model_option_refuses_what_the_benchmark_would_not_measure():
     from hydra.errors import ConfigCompositionException
 
-    from framework.benchmarking import TaggerArchitecture
+    from framework.benchmarking import architectures
     from framework.errors import ConfigError
 
-    with pytest.raises(ConfigCompositionException, match="TaggerModelConfig"):
-        _benchmark_config("model=seq2seq")  # a translator config: the benchmark's model= is the tagger's
-    cfg = _benchmark_config("model=bilstm_crf", "model.rnn.allow_non_cudnn=true", "model.rnn.recurrent_dropout=0.2")
-    with pytest.raises(ConfigError, match="model=bilstm_crf: model.rnn.allow_non_cudnn=true"):
-        TaggerArchitecture.of(cfg.benchmark, cfg.model)
+    cfg = _benchmark_config("model=lstm_classifier")  # composes (a classifier config), but is not benchmarked
+    with pytest.raises(ConfigError, match="model=lstm_classifier: the benchmark measures taggers and translators"):
+        architectures(cfg.benchmark, cfg.model)
+    for model in ("bilstm_crf", "seq2seq"):
+        cfg = _benchmark_config(f"model={model}", "model.rnn.allow_non_cudnn=true", "model.rnn.recurrent_dropout=0.2")
+        with pytest.raises(ConfigError, match=f"model={model}: model.rnn.allow_non_cudnn=true"):
+            architectures(cfg.benchmark, cfg.model)
+    # a translator the benchmark could not build fails before any timing, as the train recipe would
+    cfg = _benchmark_config("model=seq2seq_attention", "model.attention=dot")
+    with pytest.raises(ConfigError, match="model.attention=dot needs encoder outputs"):
+        architectures(cfg.benchmark, cfg.model)
+    with pytest.raises(ConfigCompositionException, match="attention"):
+        _benchmark_config("model=seq2seq", "model.attention=luong")  # the config's own schema still types it
 
 
 @pytest.mark.parametrize("arch", [("gru", "crf", True), ("lstm", "crf", False)])  # softmax: the tests above
@@ -177,3 +191,53 @@ def test_benchmark_of_a_model_reports_its_architecture_and_counts_its_flops():
     assert tagger["recurrent_flops_per_word"] == lstm_flops_per_word(b.embed_dim, b.units, b.layers, True, "gru")
     assert all("gru" in name for name in tagger["kernels"])
     assert tagger["speedup_vs_plain_keras"] > 0
+
+
+# --- model=<translator config> ------------------------------------------------------------------
+
+
+def test_model_option_takes_a_translator_configs_architecture_and_keeps_the_benchmark_tagger():
+    from framework.benchmarking import BILSTM_SOFTMAX, LSTM_TRANSLATOR, TranslatorArchitecture, architectures
+
+    default = _benchmark_config()
+    assert architectures(default.benchmark, default.model) == (BILSTM_SOFTMAX, LSTM_TRANSLATOR)
+    assert architectures(default.benchmark, _benchmark_config("model=bigru_crf").model)[1] == LSTM_TRANSLATOR
+    cfg = _benchmark_config("model=seq2seq", "model.rnn.cell=gru", "benchmark.cell=gru")
+    tagger, translator = architectures(cfg.benchmark, cfg.model)
+    assert tagger == BILSTM_SOFTMAX.__class__(cell="gru")  # benchmark.cell is the tagger's
+    # seq2seq has no attention: the benchmark's second translator adds Luong's general attention to it
+    assert translator == TranslatorArchitecture("gru", False, "identity", "general", False, 0.1, "seq2seq")
+    cfg = _benchmark_config("model=seq2seq_attention", "model.attention=additive", "model.tie_embeddings=true")
+    translator = architectures(cfg.benchmark, cfg.model)[1]
+    assert (translator.attention, translator.bridge, translator.tie_embeddings) == ("additive", "concat_dense", True)
+    # the built config has the benchmark's sizes and no dropout, whatever the model config's
+    built = translator.config(OmegaConf.create(TINY), attention=False)
+    assert (built.embedding_dim, built.rnn.units, built.rnn.layers, built.rnn.dropout) == (8, 8, 1, 0.0)
+    assert built.attention == "none" and translator.config(OmegaConf.create(TINY), attention=True).attention == "additive"
+
+
+def test_benchmark_of_a_translator_config_builds_and_reports_it():
+    from framework.benchmarking import TranslatorArchitecture, benchmark_translator
+    from framework.models.decoder import RNNDecoder
+
+    b = OmegaConf.create({**TINY, "rounds": 1})
+    arch = TranslatorArchitecture("gru", False, "identity", "additive", True, 0.0, "seq2seq")
+    built = []
+    init = RNNDecoder.__init__
+
+    def recording_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        built.append(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(RNNDecoder, "__init__", recording_init)
+        plain, attended = benchmark_translator(b, False, arch), benchmark_translator(b, True, arch)
+    assert plain["architecture"] == {"cell": "gru", "encoder_bidirectional": False, "bridge": "identity",
+                                     "attention": "none", "tie_embeddings": True, "label_smoothing": 0.0,
+                                     "model": "seq2seq"}  # fmt: skip
+    assert attended["architecture"]["attention"] == "additive"
+    attentions = [decoder.attention_kind for decoder in built]  # the first translator's decoders, then the second's
+    assert attentions[0] is None and attentions[-1] == "additive" and set(attentions) == {None, "additive"}
+    assert all(decoder.get_config()["cell"] == "gru" and decoder.get_config()["tie_embeddings"] for decoder in built)
+    assert all("gru" in name for name in {**plain["kernels"], **attended["kernels"]})
+    assert plain["beam2_sentences_per_second"] > 0 and attended["train_tokens_per_second"] > 0

@@ -117,8 +117,9 @@ def test_out_of_range_values_fail_at_start_up(tmp_path, override, expected):
     ("benchmark.units=0", "benchmark.units=0: expected an integer >= 1"),
     ("benchmark.rounds=0", "benchmark.rounds=0: expected an integer >= 1"),
     ("benchmark.vocab_size=3", "benchmark.vocab_size=3: expected an integer >= 4"),
+    ("model=lstm_classifier", "model=lstm_classifier: the benchmark measures taggers and translators; expected a"),
 ])
-def test_benchmark_shapes_out_of_range(tmp_path, override, expected):
+def test_benchmark_settings_it_would_not_measure(tmp_path, override, expected):
     result = _run("benchmark", override, f"hydra.run.dir={tmp_path / 'run'}")
     _assert_user_error(result, f"error: {expected}")
     assert not (tmp_path / "run" / "benchmark.json").exists()
