@@ -169,6 +169,14 @@ class TranslatorArchitecture:
 LSTM_TRANSLATOR = TranslatorArchitecture()  # the benchmark's own translators, those of every recorded run
 
 
+def translator_flops_per_token(b: Any, arch: TranslatorArchitecture) -> float:
+    """Recurrent FLOPs of teacher-forced training per target token: the encoder's over a source as long
+    as the target (the benchmark's are both ``b.seq_len``) and the one-direction decoder's, each reading
+    embeddings. Attention, the bridge and the output layer are not recurrent and are not counted."""
+    encoder = lstm_flops_per_word(b.embed_dim, b.units, b.layers, arch.encoder_bidirectional, arch.cell)
+    return encoder + lstm_flops_per_word(b.embed_dim, b.units, b.layers, False, arch.cell)
+
+
 def architectures(b: Any, model: Any = None) -> tuple[TaggerArchitecture, TranslatorArchitecture]:
     """The tagger and the translators that ``model=`` asks for: a tagger config sets the tagger, a
     translator config the translators; the other keeps the benchmark's own."""
@@ -297,6 +305,7 @@ def benchmark_translator(b: Any, attention: bool, arch: TranslatorArchitecture =
 
     Training, greedy and beam decoding are timed in turns, ``b.rounds`` times, and the medians
     kept, as the tagger's figures are; each search is traced for its shapes before the first round.
+    Each round first times the large matmul, as the tagger's do, for ``flops_fraction_of_matmul``.
     """
     rng = np.random.default_rng(1)
     source = rng.integers(3, b.vocab_size, (b.batch_size, b.seq_len)).astype("int32")
@@ -312,23 +321,29 @@ def benchmark_translator(b: Any, attention: bool, arch: TranslatorArchitecture =
     ratio = 1.0  # an untrained model rarely emits EOS: every output runs to the source length
     searcher.greedy(sentences, ratio)  # trace each search's step for these shapes
     searcher.beam(sentences, b.beam_size, 1.0, ratio)
-    rounds, greedy_tokens = {"train": [], "greedy": [], "beam": []}, []
+    rounds, greedy_tokens = {"matmul": [], "train": [], "greedy": [], "beam": []}, []
 
     def greedy_search() -> None:
         greedy_tokens.append(sum(len(h.tokens) for h in searcher.greedy(sentences, ratio)))
 
     for _ in range(max(1, b.rounds)):
+        rounds["matmul"].append(matmul_flops_per_second(b.matmul_size))
         rounds["train"].append(timed(lambda: model.train_on_batch(batch, target[:, 1:]), b.steps, b.warmup))
         rounds["greedy"].append(timed(greedy_search, 1, 0))
         rounds["beam"].append(timed(lambda: searcher.beam(sentences, b.beam_size, 1.0, ratio), 1, 0))
     train, greedy, beam = (statistics.median(rounds[key]) for key in ("train", "greedy", "beam"))
     tokens = b.batch_size * b.seq_len
+    flops = translator_flops_per_token(b, arch)
     return {
         "train_tokens_per_second": tokens / train,
         "greedy_sentences_per_second": len(sentences) / greedy,
         "greedy_words_per_second": statistics.median(n / t for n, t in zip(greedy_tokens, rounds["greedy"])),
         f"beam{b.beam_size}_sentences_per_second": len(sentences) / beam,
+        "recurrent_flops_per_token": flops,
+        "achieved_flops_per_second": flops * tokens / train,
+        "flops_fraction_of_matmul": median_ratio([flops * tokens / t for t in rounds["train"]], rounds["matmul"]),
         "train_tokens_per_second_rounds": [tokens / t for t in rounds["train"]],
+        "matmul_fp32_flops_per_second_rounds": rounds["matmul"],
         "greedy_sentences_per_second_rounds": [len(sentences) / t for t in rounds["greedy"]],
         f"beam{b.beam_size}_sentences_per_second_rounds": [len(sentences) / t for t in rounds["beam"]],
         "kernels": kernel_report(model),

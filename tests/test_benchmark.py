@@ -47,6 +47,15 @@ def test_run_benchmark_reports_every_figure():
             rounds = result[section][f"{key}_rounds"]  # timed in turns; 2 rounds: the median of their seconds
             assert len(rounds) == 2 and result[section][key] == pytest.approx(2 / sum(1 / r for r in rounds)), key
         assert result[section]["greedy_words_per_second"] > 0
+        # the recurrent FLOPs of a target token: the bidirectional encoder's over the source, the decoder's
+        flops = result[section]["recurrent_flops_per_token"]
+        assert flops == lstm_flops_per_word(8, 8, 1, True) + lstm_flops_per_word(8, 8, 1, False)
+        per_round = [flops * tokens / matmul for tokens, matmul in
+                     zip(result[section]["train_tokens_per_second_rounds"],
+                         result[section]["matmul_fp32_flops_per_second_rounds"], strict=True)]  # fmt: skip
+        assert result[section]["flops_fraction_of_matmul"] == pytest.approx(sum(per_round) / 2)
+        assert result[section]["achieved_flops_per_second"] == pytest.approx(
+            flops * result[section]["train_tokens_per_second"])
     assert result["memory"]["host_peak_rss_bytes"] > 0
     assert "keras" in result["environment"]
     assert "tagger.speedup_vs_plain_keras" in format_table(result)
@@ -241,3 +250,5 @@ def test_benchmark_of_a_translator_config_builds_and_reports_it():
     assert all(decoder.get_config()["cell"] == "gru" and decoder.get_config()["tie_embeddings"] for decoder in built)
     assert all("gru" in name for name in {**plain["kernels"], **attended["kernels"]})
     assert plain["beam2_sentences_per_second"] > 0 and attended["train_tokens_per_second"] > 0
+    # a one-direction encoder: as many recurrent FLOPs as the decoder's
+    assert plain["recurrent_flops_per_token"] == 2 * lstm_flops_per_word(8, 8, 1, False, "gru")
