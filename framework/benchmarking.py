@@ -444,17 +444,28 @@ def run_benchmark(b: Any, model: Any = None) -> dict[str, Any]:
     }
 
 
+FLOP_UNITS = (("flops_per_second", 1e9, "GFLOP/s"), ("flops_per_word", 1e6, "MFLOP"), ("flops_per_token", 1e6, "MFLOP"))
+
+
+def _scaled(key: str, value: float) -> tuple[float, str]:
+    """A FLOP figure in GFLOP/s or MFLOP, so that the table reads at a glance (the JSON keeps FLOPs)."""
+    for suffix, scale, unit in FLOP_UNITS:
+        if key.endswith(suffix):
+            return value / scale, unit
+    return value, ""
+
+
 def format_table(result: dict[str, Any]) -> str:
-    """The headline figures as an aligned text table."""
-    rows = [("matmul fp32 GFLOP/s", result["matmul_fp32_flops_per_second"] / 1e9)]
+    """The headline figures as an aligned text table, named by their keys in benchmark.json."""
+    rows = [("matmul fp32", result["matmul_fp32_flops_per_second"] / 1e9, "GFLOP/s")]
     notes = []
     for section in ("tagger", "translator", "translator_attention", "gpu"):
         for key, value in (result.get(section) or {}).items():
             if isinstance(value, (float, int)) and not isinstance(value, bool):
-                rows.append((f"{section}.{key}", value))
+                rows.append((f"{section}.{key}", *_scaled(key, value)))
             elif key == "kernels":
                 notes.append(f"{section} RNN kernels: {'; '.join(sorted(set(value.values())))}")
-    rows.append(("host peak RSS MiB", result["memory"]["host_peak_rss_bytes"] / 2**20))
+    rows.append(("host peak RSS", result["memory"]["host_peak_rss_bytes"] / 2**20, "MiB"))
     arch = result["tagger"]["architecture"]
     notes.insert(0, f"tagger: {arch['model'] or 'the benchmark BiLSTM'}, {arch['cell']}, {arch['head']} head, "
                       f"{'bidirectional' if arch['bidirectional'] else 'one direction'}")
@@ -462,7 +473,7 @@ def format_table(result: dict[str, Any]) -> str:
     notes.insert(1, f"translators: {arch['model'] or 'the benchmark LSTM pair'}, {arch['cell']}, "
                     f"{'bidirectional' if arch['encoder_bidirectional'] else 'one-direction'} encoder, "
                     f"{arch['bridge']} bridge, without attention and with {arch['attention']}")
-    width = max(len(name) for name, _ in rows)
-    lines = [f"{name:<{width}}  {value:>14,d}" if isinstance(value, int) else f"{name:<{width}}  {value:>14,.3f}"
-             for name, value in rows]  # fmt: skip
+    width = max(len(name) for name, _, _ in rows)
+    lines = [f"{name:<{width}}  {value:>12,d}  {unit}".rstrip() if isinstance(value, int)
+             else f"{name:<{width}}  {value:>12,.3f}  {unit}".rstrip() for name, value, unit in rows]  # fmt: skip
     return "\n".join(lines + notes)

@@ -58,7 +58,15 @@ def test_run_benchmark_reports_every_figure():
             flops * result[section]["train_tokens_per_second"])
     assert result["memory"]["host_peak_rss_bytes"] > 0
     assert "keras" in result["environment"]
-    assert "tagger.speedup_vs_plain_keras" in format_table(result)
+    table = format_table(result).splitlines()
+    assert any(line.split()[0] == "tagger.speedup_vs_plain_keras" for line in table)
+    # FLOP figures read in GFLOP/s and MFLOP; the rest as benchmark.json has them
+    achieved = next(line.split() for line in table if line.startswith("tagger.achieved_flops_per_second "))
+    assert achieved[2] == "GFLOP/s" and float(achieved[1].replace(",", "")) == pytest.approx(
+        tagger["achieved_flops_per_second"] / 1e9, abs=1e-3)
+    per_token = next(line.split() for line in table if line.startswith("translator.recurrent_flops_per_token "))
+    assert per_token[2] == "MFLOP" and float(per_token[1]) == pytest.approx(
+        result["translator"]["recurrent_flops_per_token"] / 1e6, abs=1e-3)
     assert result["translator"]["architecture"] == {"cell": "lstm", "encoder_bidirectional": True,
                                                     "bridge": "concat_dense", "attention": "none",
                                                     "tie_embeddings": False, "label_smoothing": 0.1, "model": None}
@@ -220,9 +228,10 @@ def test_model_option_takes_a_translator_configs_architecture_and_keeps_the_benc
     translator = architectures(cfg.benchmark, cfg.model)[1]
     assert (translator.attention, translator.bridge, translator.tie_embeddings) == ("additive", "concat_dense", True)
     # the built config has the benchmark's sizes and no dropout, whatever the model config's
-    built = translator.config(OmegaConf.create(TINY), attention=False)
+    b = OmegaConf.create(TINY)
+    built = translator.config(b, attention=False)
     assert (built.embedding_dim, built.rnn.units, built.rnn.layers, built.rnn.dropout) == (8, 8, 1, 0.0)
-    assert built.attention == "none" and translator.config(OmegaConf.create(TINY), attention=True).attention == "additive"
+    assert built.attention == "none" and translator.config(b, attention=True).attention == "additive"
 
 
 def test_benchmark_of_a_translator_config_builds_and_reports_it():
