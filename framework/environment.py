@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 from importlib import metadata
+from pathlib import Path
 
 from framework.onednn import onednn_state
 
@@ -65,13 +67,33 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def _git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30, check=True)
+    return done.stdout.strip()
+
+
+def code_version(root: Path = Path(__file__).resolve().parents[1]) -> str:
+    """rnnseq's version and, when it runs from a git checkout, the commit and whether tracked files
+    differed from it: which code produced a run's or a benchmark's figures."""
+    version = _version("rnnseq")
+    if not (root / ".git").exists():  # an installed copy: its version is all there is
+        return version
+    try:
+        commit = _git(root, "rev-parse", "--short=12", "HEAD")
+        changed = _git(root, "status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):  # no git binary, or a checkout it cannot read
+        return version
+    return f"{version} (git {commit}{', with uncommitted changes' if changed else ''})"
+
+
 def describe_environment() -> dict[str, str]:
-    """Library versions, Keras backend, CPU/GPU devices, core count."""
+    """rnnseq's version and commit, library versions, Keras backend, CPU/GPU devices, core count."""
     import keras
 
     from framework.models.cudnn import gpu_available
 
     info = {
+        "rnnseq": code_version(),
         "python": platform.python_version(),
         "keras": keras.__version__,
         "keras_backend": keras.backend.backend(),

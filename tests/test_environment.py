@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import subprocess
 import sys
 
 import pytest
 
-from framework.environment import cpu_name, describe_environment
+from framework.environment import code_version, cpu_name, describe_environment
 
 TWO_PROCESSORS = """processor\t: 0
 vendor_id\t: AuthenticAMD
@@ -83,3 +84,27 @@ def test_cpu_cores_are_the_cores_the_process_may_use(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
     assert environment.usable_cores() == 1
     assert environment.describe_environment()["cpu_cores"] == "1"
+
+
+def _git(repo, *args):
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+                   check=True, capture_output=True)  # fmt: skip
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs the git binary")
+def test_code_version_names_the_commit_and_uncommitted_changes(tmp_path):
+    repo = tmp_path / "checkout"
+    repo.mkdir()
+    (repo / "tracked.py").write_text("a = 1\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", "tracked.py")
+    _git(repo, "commit", "-q", "-m", "first")
+    commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                            text=True, check=True).stdout.strip()  # fmt: skip
+    version = code_version(tmp_path / "elsewhere")  # not a checkout: the package's version alone
+    assert "git" not in version
+    (repo / "untracked.txt").write_text("run outputs are not code\n")
+    assert code_version(repo) == f"{version} (git {commit})"
+    (repo / "tracked.py").write_text("a = 2\n")
+    assert code_version(repo) == f"{version} (git {commit}, with uncommitted changes)"
+    assert describe_environment()["rnnseq"].startswith(version)
