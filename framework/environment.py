@@ -86,6 +86,11 @@ def code_version(root: Path = Path(__file__).resolve().parents[1]) -> str:
     return f"{version} (git {commit}{', with uncommitted changes' if changed else ''})"
 
 
+# Read when the framework is imported, at a run's start: the code this process loaded, even if the
+# checkout is edited while it runs (as it may be during an hour of training or a benchmark).
+LOADED_CODE_VERSION = code_version()
+
+
 def describe_environment() -> dict[str, str]:
     """rnnseq's version and commit, library versions, Keras backend, CPU/GPU devices, core count."""
     import keras
@@ -93,7 +98,7 @@ def describe_environment() -> dict[str, str]:
     from framework.models.cudnn import gpu_available
 
     info = {
-        "rnnseq": code_version(),
+        "rnnseq": LOADED_CODE_VERSION,
         "python": platform.python_version(),
         "keras": keras.__version__,
         "keras_backend": keras.backend.backend(),

@@ -108,3 +108,10 @@ def test_code_version_names_the_commit_and_uncommitted_changes(tmp_path):
     (repo / "tracked.py").write_text("a = 2\n")
     assert code_version(repo) == f"{version} (git {commit}, with uncommitted changes)"
     assert describe_environment()["rnnseq"].startswith(version)
+
+
+def test_the_code_version_recorded_is_the_one_read_at_import(monkeypatch):
+    from framework import environment
+
+    monkeypatch.setattr(environment, "code_version", lambda *_: "changed since")
+    assert describe_environment()["rnnseq"] == environment.LOADED_CODE_VERSION != "changed since"
