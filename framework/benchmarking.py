@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import resource
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,7 @@ from framework.environment import describe_environment
 from framework.errors import ConfigError
 from framework.inference.search import Searcher
 from framework.models import bidirectional as bidirectional_layers
+from framework.models import cudnn as cudnn_rules
 from framework.models.cudnn import gpu_available, kernel_report
 from framework.models.build_translator import build_translator, check_translator_config
 from framework.models.kernel_observation import cudnn_passes_in_first_step
@@ -299,6 +301,19 @@ def benchmark_tagger(b: Any, arch: TaggerArchitecture = BILSTM_SOFTMAX) -> dict[
     }
 
 
+@contextlib.contextmanager
+def stock_loops():
+    """Within the block our LSTM/GRU layers run Keras' own generic loop at every size: no input projection
+    hoisted out of the loop and, as FusedBidirectional fuses hoisted layers only, one loop per direction.
+    A model is traced under the setting of its first training step: call it within the block every time."""
+    saved = cudnn_rules.MIN_HOISTED_UNITS, cudnn_rules.MIN_HOISTED_UNITS_MIXED
+    cudnn_rules.MIN_HOISTED_UNITS = cudnn_rules.MIN_HOISTED_UNITS_MIXED = sys.maxsize
+    try:
+        yield
+    finally:
+        cudnn_rules.MIN_HOISTED_UNITS, cudnn_rules.MIN_HOISTED_UNITS_MIXED = saved
+
+
 def benchmark_translator(b: Any, attention: bool, arch: TranslatorArchitecture = LSTM_TRANSLATOR) -> dict[str, Any]:
     """Teacher-forced training tokens/s and greedy / beam decoding sentences/s of a translator
     (``arch`` at the benchmark's sizes, with its attention or without).
@@ -306,36 +321,48 @@ def benchmark_translator(b: Any, attention: bool, arch: TranslatorArchitecture =
     Training, greedy and beam decoding are timed in turns, ``b.rounds`` times, and the medians
     kept, as the tagger's figures are; each search is traced for its shapes before the first round.
     Each round first times the large matmul, as the tagger's do, for ``flops_fraction_of_matmul``.
+    The same translator with Keras' stock loops (:func:`stock_loops`) trains in turns with ours, call
+    by call, for ``speedup_vs_stock_loops`` (on a GPU both run cuDNN, and it is about 1).
     """
     rng = np.random.default_rng(1)
     source = rng.integers(3, b.vocab_size, (b.batch_size, b.seq_len)).astype("int32")
     target = rng.integers(3, b.vocab_size, (b.batch_size, b.seq_len + 1)).astype("int32")
     target[:, 0] = 1
-    model = build_translator(arch.config(b, attention), b.vocab_size, b.vocab_size)
-    model.compile(optimizer="adam")
-    batch = {"source": source, "target_in": target[:, :-1]}
-    model(batch)  # built before its first training step, which counts that step's cuDNN passes alone
-    cudnn_passes = cudnn_passes_in_first_step(model, batch, target[:, 1:])
+    model, stock = (build_translator(arch.config(b, attention), b.vocab_size, b.vocab_size) for _ in range(2))
+    batch, labels = {"source": source, "target_in": target[:, :-1]}, target[:, 1:]
+    for translator in (model, stock):
+        translator.compile(optimizer="adam")
+        translator(batch)  # built before its first training step, which counts that step's cuDNN passes alone
+
+    def stock_step() -> Any:
+        with stock_loops():
+            return stock.train_on_batch(batch, labels)
+
+    cudnn_passes = cudnn_passes_in_first_step(model, batch, labels)
     searcher = Searcher(model)
     sentences = source[: b.decode_sentences]
     ratio = 1.0  # an untrained model rarely emits EOS: every output runs to the source length
     searcher.greedy(sentences, ratio)  # trace each search's step for these shapes
     searcher.beam(sentences, b.beam_size, 1.0, ratio)
-    rounds, greedy_tokens = {"matmul": [], "train": [], "greedy": [], "beam": []}, []
+    rounds, greedy_tokens = {"matmul": [], "train": [], "stock": [], "greedy": [], "beam": []}, []
 
     def greedy_search() -> None:
         greedy_tokens.append(sum(len(h.tokens) for h in searcher.greedy(sentences, ratio)))
 
     for _ in range(max(1, b.rounds)):
         rounds["matmul"].append(matmul_flops_per_second(b.matmul_size))
-        rounds["train"].append(timed(lambda: model.train_on_batch(batch, target[:, 1:]), b.steps, b.warmup))
+        turns = {"train": lambda: model.train_on_batch(batch, labels), "stock": stock_step}
+        for name, seconds in timed_in_turns(turns, 1, b.steps, b.warmup).items():
+            rounds[name].extend(seconds)
         rounds["greedy"].append(timed(greedy_search, 1, 0))
         rounds["beam"].append(timed(lambda: searcher.beam(sentences, b.beam_size, 1.0, ratio), 1, 0))
-    train, greedy, beam = (statistics.median(rounds[key]) for key in ("train", "greedy", "beam"))
+    train, stock_train, greedy, beam = (statistics.median(rounds[key]) for key in ("train", "stock", "greedy", "beam"))
     tokens = b.batch_size * b.seq_len
     flops = translator_flops_per_token(b, arch)
     return {
         "train_tokens_per_second": tokens / train,
+        "stock_loop_train_tokens_per_second": tokens / stock_train,
+        "speedup_vs_stock_loops": stock_train / train,
         "greedy_sentences_per_second": len(sentences) / greedy,
         "greedy_words_per_second": statistics.median(n / t for n, t in zip(greedy_tokens, rounds["greedy"])),
         f"beam{b.beam_size}_sentences_per_second": len(sentences) / beam,
@@ -343,6 +370,7 @@ def benchmark_translator(b: Any, attention: bool, arch: TranslatorArchitecture =
         "achieved_flops_per_second": flops * tokens / train,
         "flops_fraction_of_matmul": median_ratio([flops * tokens / t for t in rounds["train"]], rounds["matmul"]),
         "train_tokens_per_second_rounds": [tokens / t for t in rounds["train"]],
+        "stock_loop_train_tokens_per_second_rounds": [tokens / t for t in rounds["stock"]],
         "matmul_fp32_flops_per_second_rounds": rounds["matmul"],
         "greedy_sentences_per_second_rounds": [len(sentences) / t for t in rounds["greedy"]],
         f"beam{b.beam_size}_sentences_per_second_rounds": [len(sentences) / t for t in rounds["beam"]],

@@ -47,6 +47,9 @@ def test_run_benchmark_reports_every_figure():
             rounds = result[section][f"{key}_rounds"]  # timed in turns; 2 rounds: the median of their seconds
             assert len(rounds) == 2 and result[section][key] == pytest.approx(2 / sum(1 / r for r in rounds)), key
         assert result[section]["greedy_words_per_second"] > 0
+        assert result[section]["speedup_vs_stock_loops"] == pytest.approx(
+            result[section]["train_tokens_per_second"] / result[section]["stock_loop_train_tokens_per_second"])
+        assert len(result[section]["stock_loop_train_tokens_per_second_rounds"]) == 2
         # the recurrent FLOPs of a target token: the bidirectional encoder's over the source, the decoder's
         flops = result[section]["recurrent_flops_per_token"]
         assert flops == lstm_flops_per_word(8, 8, 1, True) + lstm_flops_per_word(8, 8, 1, False)
@@ -261,3 +264,18 @@ def test_benchmark_of_a_translator_config_builds_and_reports_it():
     assert plain["beam2_sentences_per_second"] > 0 and attended["train_tokens_per_second"] > 0
     # a one-direction encoder: as many recurrent FLOPs as the decoder's
     assert plain["recurrent_flops_per_token"] == 2 * lstm_flops_per_word(8, 8, 1, False, "gru")
+
+
+def test_stock_loops_turn_the_hoisted_and_fused_loops_off_within_the_block_only():
+    from framework.benchmarking import stock_loops
+    from framework.models import cudnn
+    from framework.models.bidirectional import FusedBidirectional
+    from framework.models.rnn_stack import recurrent_layer
+
+    layer = FusedBidirectional(recurrent_layer("lstm", cudnn.MIN_HOISTED_UNITS))
+    layer.build((2, 3, 4))
+    fused = layer._fusable(None, training=True)
+    with stock_loops():
+        assert not layer.forward_layer._hoistable(training=True) and not layer._fusable(None, training=True)
+    assert layer._fusable(None, training=True) == fused
+    assert fused == (not cudnn.gpu_available())  # on a CPU the benchmark's own loops are the fused, hoisted ones
