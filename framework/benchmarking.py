@@ -496,7 +496,7 @@ def _scaled(key: str, value: float) -> tuple[float, str]:
 
 def format_table(result: dict[str, Any]) -> str:
     """The headline figures as an aligned text table, named by their keys in benchmark.json."""
-    rows = [("matmul fp32", result["matmul_fp32_flops_per_second"] / 1e9, "GFLOP/s")]
+    rows = [("matmul fp32", *_scaled("matmul_fp32_flops_per_second", result["matmul_fp32_flops_per_second"]))]
     notes = []
     for section in ("tagger", "translator", "translator_attention", "gpu"):
         for key, value in (result.get(section) or {}).items():
