@@ -254,6 +254,15 @@ def tagger_batch(b: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
     return {"words": words, "chars": np.zeros((b.batch_size, b.seq_len, 1), "int32")}, tags
 
 
+def _time_round(b: Any, calls: dict[str, Callable[[], Any]], rounds: dict[str, list[float]]) -> None:
+    """One round of a model's timings: first the large matmul, the FLOP fraction's reference under this
+    round's load (back to back after its warm-up calls, not cold after a training step), then ``calls``
+    in turns, call by call; each figure is appended to ``rounds`` under its name."""
+    rounds["matmul"].append(matmul_flops_per_second(b.matmul_size))
+    for name, seconds in timed_in_turns(calls, 1, b.steps, b.warmup).items():
+        rounds[name].extend(seconds)
+
+
 def benchmark_tagger(b: Any, arch: TaggerArchitecture = BILSTM_SOFTMAX) -> dict[str, Any]:
     """Training and inference words/s of our tagger and of the plain Keras one, same shapes.
 
@@ -275,10 +284,7 @@ def benchmark_tagger(b: Any, arch: TaggerArchitecture = BILSTM_SOFTMAX) -> dict[
     }
     rounds: dict[str, list[float]] = {"matmul": [], **{name: [] for name in calls}}
     for _ in range(max(1, b.rounds)):
-        # the reference as before: back to back after warm-up calls, not cold after a training step
-        rounds["matmul"].append(matmul_flops_per_second(b.matmul_size))
-        for name, seconds in timed_in_turns(calls, 1, b.steps, b.warmup).items():
-            rounds[name].extend(seconds)
+        _time_round(b, calls, rounds)
     train_ours, train_plain, infer_ours = (statistics.median(rounds[key]) for key in ("ours", "plain", "infer"))
     flops = lstm_flops_per_word(b.embed_dim, b.units, b.layers, arch.bidirectional, arch.cell)
     achieved = [flops * per_batch / seconds for seconds in rounds["ours"]]
@@ -357,13 +363,11 @@ def benchmark_translator(b: Any, attention: bool, arch: TranslatorArchitecture =
     def greedy_search() -> None:
         greedy_tokens.append(sum(len(h.tokens) for h in searcher.greedy(sentences, ratio)))
 
+    turns = {"train": lambda: model.train_on_batch(batch, labels)}
+    if stock is not None:
+        turns["stock"] = stock_step
     for _ in range(max(1, b.rounds)):
-        rounds["matmul"].append(matmul_flops_per_second(b.matmul_size))
-        turns = {"train": lambda: model.train_on_batch(batch, labels)}
-        if stock is not None:
-            turns["stock"] = stock_step
-        for name, seconds in timed_in_turns(turns, 1, b.steps, b.warmup).items():
-            rounds[name].extend(seconds)
+        _time_round(b, turns, rounds)
         rounds["greedy"].append(timed(greedy_search, 1, 0))
         rounds["beam"].append(timed(lambda: searcher.beam(sentences, b.beam_size, 1.0, ratio), 1, 0))
     train, greedy, beam = (statistics.median(rounds[key]) for key in ("train", "greedy", "beam"))
