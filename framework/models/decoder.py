@@ -169,10 +169,22 @@ class RNNDecoder(keras.layers.Layer):
             for rnn in self.rnns:  # only their cells run here; their weights are the cells'
                 rnn.built = True
         self._reset_dropout_masks()  # a cell keeps its masks until told: new ones for this batch
+        if training:
+            self._make_dropout_masks(ops.concatenate([embedded[:, 0], flat[-1]], axis=-1), states[:-1])
         _, outputs, new_flat = keras_backend.rnn(step, embedded, flat, input_length=embedded.shape[1])
-        self._reset_dropout_masks()  # made inside the loop: not for use outside it
+        self._reset_dropout_masks()  # this batch's masks: not for the next call
         attentional, weights = outputs[..., : self.units], outputs[..., self.units :]
         return attentional, weights, [*_by_layer(new_flat, sizes), new_flat[-1]]
+
+    def _make_dropout_masks(self, first_input, layer_states):
+        """Each cell's dropout masks for this batch, made before the loop as Keras' RNN layer makes
+        them: drawn inside it, JAX's traced loop would draw the same masks for every batch."""
+        x = first_input  # what the first cell takes at a step; each later cell takes the last one's h
+        for rnn, states in zip(self.rnns, layer_states):
+            if hasattr(rnn.cell, "get_dropout_mask"):
+                rnn.cell.get_dropout_mask(x)
+                rnn.cell.get_recurrent_dropout_mask(states[0])
+            x = states[0]
 
     def _reset_dropout_masks(self):
         """What Keras' RNN layer does around its loop, for the cells run here one step at a time."""

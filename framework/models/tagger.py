@@ -135,11 +135,24 @@ class SequenceTagger(BuildOnRealInputs, keras.Model):
         tags = ops.cast(ops.argmax(logits, axis=-1), "int32")
         return ops.where(mask, tags, ops.zeros_like(tags))
 
-    def predict_step(self, data):
-        """``predict``/``predict_on_batch`` return decoded tag ids, not logits."""
-        inputs = data[0] if isinstance(data, tuple) else data
-        logits = self(inputs, training=False)
-        return self.decode(logits, ops.not_equal(inputs["words"], 0))
+    def predict_step(self, *args):
+        """``predict``/``predict_on_batch`` return decoded tag ids, not logits.
+
+        JAX's trainer calls ``predict_step(state, data)`` and runs it stateless: there the logits
+        come from Keras' own step and the decoding reads the CRF's weights from ``state``.
+        """
+        if len(args) == 2:
+            state, data = args
+            logits, non_trainable = super().predict_step(state, data)
+            with keras.StatelessScope(state_mapping=list(zip(self.trainable_variables, state[0]))):
+                return self.decode(logits, ops.not_equal(_inputs(data)["words"], 0)), non_trainable
+        inputs = _inputs(args[0])
+        return self.decode(self(inputs, training=False), ops.not_equal(inputs["words"], 0))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), **self.settings}
+
+
+def _inputs(data):
+    """The model's inputs out of a predict batch: ``x`` or ``(x,)``/``(x, y)``."""
+    return data[0] if isinstance(data, tuple) else data
