@@ -71,8 +71,9 @@ def main() -> None:
     parser.add_argument("--precision", choices=[p.name for p in Precision], default="float32",
                         help="dtype policy, as trainer.precision")
     args = parser.parse_args()
-    # measure the loops themselves at any size (models skip them below these)
+    # measure the loops themselves at any size and on any backend (models skip them below these, and on JAX)
     cudnn.MIN_HOISTED_UNITS = cudnn.MIN_HOISTED_UNITS_MIXED = 1
+    cudnn.HOISTING_BACKENDS = (keras.backend.backend(),)
 
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)

@@ -254,6 +254,7 @@ def test_benchmark_of_a_translator_config_builds_and_reports_it():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(RNNDecoder, "__init__", recording_init)
         patch.setattr(cudnn, "MIN_HOISTED_UNITS", 1)  # our hoisted, fused loops at 8 units: a stock twin to time
+        patch.setattr(cudnn, "HOISTING_BACKENDS", (keras.backend.backend(),))  # JAX too
         plain, attended = benchmark_translator(b, False, arch), benchmark_translator(b, True, arch)
     for result in (plain, attended):
         assert result["speedup_vs_stock_loops"] == pytest.approx(
@@ -272,12 +273,13 @@ def test_benchmark_of_a_translator_config_builds_and_reports_it():
     assert plain["recurrent_flops_per_token"] == 2 * lstm_flops_per_word(8, 8, 1, False, "gru")
 
 
-def test_stock_loops_turn_the_hoisted_and_fused_loops_off_within_the_block_only():
+def test_stock_loops_turn_the_hoisted_and_fused_loops_off_within_the_block_only(monkeypatch):
     from framework.benchmarking import stock_loops
     from framework.models import cudnn
     from framework.models.bidirectional import FusedBidirectional
     from framework.models.rnn_stack import recurrent_layer
 
+    monkeypatch.setattr(cudnn, "HOISTING_BACKENDS", (keras.backend.backend(),))  # JAX too
     layer = FusedBidirectional(recurrent_layer("lstm", cudnn.MIN_HOISTED_UNITS))
     layer.build((2, 3, 4))
     fused = layer._fusable(None, training=True)

@@ -29,12 +29,16 @@ MIN_HOISTED_UNITS = 256
 # trained 1.27x as fast at 128 units (pos_ud_ewt shapes, mixed_bfloat16) and 0.97x at 50 (README
 # "Mixed precision").
 MIN_HOISTED_UNITS_MIXED = 128
+# The backends where the hoisted loops measured faster than Keras' own (README "Speed benchmark").
+# Under JAX, whose XLA-compiled scan fuses Keras' loop, every one of them measured slower on a CPU
+# (scripts/measure_rnn_loops.py, README "JAX"), so JAX keeps the stock loop.
+HOISTING_BACKENDS = ("tensorflow", "torch")
 
 
 def hoists(units: int, recurrent_dropout: float, unroll: bool, compute_dtype: str) -> bool:
     """Whether framework.models.hoisted_rnn's loop replaces Keras' generic one for such a layer
     (it computes the same thing; this is where it measured faster)."""
-    if recurrent_dropout or unroll:
+    if recurrent_dropout or unroll or keras.backend.backend() not in HOISTING_BACKENDS:
         return False
     return units >= (MIN_HOISTED_UNITS if compute_dtype == "float32" else MIN_HOISTED_UNITS_MIXED)
 

@@ -22,6 +22,7 @@ from framework.data.vocab import build_tagger_vocabs
 from framework.errors import ConfigError, UserError
 from framework.models.build import build_tagger
 from framework.models.cudnn import (
+    HOISTING_BACKENDS,
     TORCH_PADDING,
     check_cudnn,
     cudnn_violations,
@@ -38,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NO_GPU = f"generic (no GPU visible to the {keras.backend.backend()} backend)"
 CUDNN = "cuDNN" + (TORCH_PADDING if keras.backend.backend() == "torch" else "")
 PLAIN_ELIGIBLE = CUDNN if gpu_available() else NO_GPU  # stock Keras layers
+HOISTED_HERE = HOISTED if keras.backend.backend() in HOISTING_BACKENDS else ""  # JAX keeps Keras' loop
 ELIGIBLE = PLAIN_ELIGIBLE  # the framework's layers below MIN_HOISTED_UNITS run the stock loop
 
 
@@ -115,15 +117,29 @@ def test_use_cudnn_argument():
     assert use_cudnn_argument(_rnn(cell="gru")) == eligible
     assert use_cudnn_argument(_rnn(use_cudnn="never")) is False
     assert planned_kernel(_rnn(use_cudnn="never")) == "generic (model.rnn.use_cudnn=never)"
-    assert planned_kernel(_rnn(use_cudnn="never", units=256)) == "generic (model.rnn.use_cudnn=never)" + HOISTED
+    assert planned_kernel(_rnn(use_cudnn="never", units=256)) == "generic (model.rnn.use_cudnn=never)" + HOISTED_HERE
 
 
 @pytest.mark.skipif(gpu_available(), reason="checks the CPU-only answers")
 def test_without_a_gpu_everything_is_generic():
     assert use_cudnn_argument(_rnn()) == "auto"
     assert planned_kernel(_rnn()) == NO_GPU
-    assert planned_kernel(_rnn(units=256)) == NO_GPU + HOISTED
+    assert planned_kernel(_rnn(units=256)) == NO_GPU + HOISTED_HERE
     assert NO_GPU.startswith("generic (no GPU visible")
+
+
+def test_jax_keeps_the_stock_loop_where_the_others_hoist(monkeypatch):
+    """Under JAX Keras' own (XLA-compiled) loop measured faster than the hoisted ones, so a layer
+    that hoists on TensorFlow and PyTorch keeps the stock loop there, and the report says so."""
+    from framework.models import cudnn
+    from framework.models.hoisted_rnn import HoistedLSTM
+
+    monkeypatch.setattr(cudnn, "gpu_available", lambda: False)
+    for backend, hoisted in (("tensorflow", True), ("torch", True), ("jax", False)):
+        monkeypatch.setattr(cudnn.keras.backend, "backend", lambda backend=backend: backend)
+        assert cudnn.hoists(256, 0.0, False, "float32") is hoisted
+        assert HoistedLSTM(256)._hoistable(True) is hoisted
+        assert planned_kernel(_rnn(units=256)).endswith(HOISTED) is hoisted
 
 
 # --- built layers -------------------------------------------------------------------------------
@@ -153,6 +169,7 @@ def test_kernel_report_on_a_torch_gpu_under_jit_compile_says_generic(monkeypatch
     monkeypatch.setattr(cudnn.keras.backend, "backend", lambda: "torch")
     inputs = keras.Input((None, 3))
     model = keras.Model(inputs, stack_from_config(_rnn(units=4, layers=1))(inputs))
+    model.jit_compile = False  # what compile() leaves by default on PyTorch (under JAX the default is True)
     assert set(kernel_report(model).values()) == {"cuDNN" + TORCH_PADDING}
     model.jit_compile = True  # what compile(jit_compile=True) leaves on the model
     assert set(kernel_report(model).values()) == {cudnn.TORCH_COMPILED}

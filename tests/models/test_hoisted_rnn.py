@@ -16,9 +16,11 @@ pytestmark = pytest.mark.skipif(gpu_available(), reason="on a GPU these layers d
 
 @pytest.fixture(autouse=True)
 def hoist_every_size(monkeypatch):
-    """The layers here are tiny; take the hoisted loop anyway (the threshold is a speed choice)."""
+    """The layers here are tiny, and under JAX the models keep Keras' loop: take the hoisted loop
+    anyway (the threshold and the backends are speed choices; the loop's math is tested here)."""
     monkeypatch.setattr("framework.models.cudnn.MIN_HOISTED_UNITS", 1)
     monkeypatch.setattr("framework.models.cudnn.MIN_HOISTED_UNITS_MIXED", 1)
+    monkeypatch.setattr("framework.models.cudnn.HOISTING_BACKENDS", (keras.backend.backend(),))
 
 
 RNG = np.random.default_rng(0)
