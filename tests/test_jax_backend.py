@@ -1,0 +1,38 @@
+"""The models and the benchmark also run on JAX (``KERAS_BACKEND=jax``).
+
+JAX runs Keras' training and prediction steps stateless (a tagger's ``predict_step`` gets the
+weights as an argument) and traces its loops once (dropout masks drawn inside a loop would be the
+same every batch), so a model that runs on TensorFlow and PyTorch can still fail there. These
+tests rerun, in a subprocess (Keras fixes its backend at import), those that exercise exactly that,
+the kernel rule (JAX keeps Keras' own loop) and the benchmark recipe. The whole backend-neutral
+suite takes minutes under JAX (XLA compiles every shape), so not all of it runs here.
+``.ci/run`` installs JAX's CPU build; without JAX this is skipped.
+"""
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ON_JAX = [
+    "tests/models/test_tagger.py::test_save_and_reload_gives_identical_decoding",  # predict_step, stateless
+    "tests/models/test_tagger.py::test_padding_does_not_change_outputs[crf-none-gru]",  # the CRF's Viterbi
+    "tests/models/test_seq2seq.py::test_input_feeding_cells_apply_their_recurrent_dropout_in_training",
+    "tests/models/test_seq2seq.py::test_one_step_decoding_equals_teacher_forcing[lstm-general-True-False-True]",
+    "tests/models/test_cudnn.py::test_without_a_gpu_everything_is_generic",  # no hoisted loop under JAX
+    "tests/test_benchmark.py::test_benchmark_recipe_writes_json",  # ran on JAX, said so
+]
+
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")
+
+
+def test_models_and_benchmark_run_on_jax():
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *ON_JAX],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert " passed" in done.stdout and " skipped" not in done.stdout
