@@ -32,7 +32,7 @@ LONGEST_FIRST = [
     "tests/test_measurement_scripts.py",  # 127
     "tests/test_cli_errors.py",  # 116
     "tests/test_torch_backend.py",  # 108
-    "tests/test_jax_backend.py",  # 33 on the Intel Xeon of 2026-12-02 (added then)
+    "tests/test_jax_backend.py",  # 26 on the Intel Xeon of 2026-12-02 (added then)
     "tests/training/test_tagger_run.py",  # 96
     "tests/sweeps/test_optuna_search.py",  # 93
     "tests/training/test_precision.py",  # 71

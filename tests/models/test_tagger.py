@@ -61,6 +61,24 @@ def test_save_and_reload_gives_identical_decoding(tmp_path):
     assert again.get_config()["head"] == "crf"
 
 
+def test_predict_decodes_with_the_weights_of_the_moment():
+    """predict_on_batch decodes with the current weights, the CRF's too: after a weight change the
+    compiled predict step (traced once; under JAX a stateless step given the weights) gives what
+    decoding the model's own logits gives, and not what it gave before."""
+    keras.utils.set_random_seed(0)
+    model = _tagger("crf", "none")
+    batch = _batch(np.random.default_rng(2), [5, 3, 6])
+    mask = batch["words"] != 0
+    before = to_numpy(model.predict_on_batch(batch))
+    rng = np.random.default_rng(3)
+    for weight in (model.crf.transitions, model.crf.start_transitions, model.crf.end_transitions):
+        weight.assign(rng.normal(0.0, 5.0, weight.shape).astype("float32"))  # transitions now outweigh emissions
+    expected = to_numpy(model.decode(model(batch, training=False), keras.ops.convert_to_tensor(mask)))
+    after = to_numpy(model.predict_on_batch(batch))
+    np.testing.assert_array_equal(after, expected)
+    assert (after != before).any()
+
+
 def test_word_dropout_only_in_training():
     keras.utils.set_random_seed(0)
     encoder = RecurrentStack(cell="lstm", units=4, num_layers=1, dropout=0.0, name="encoder")
