@@ -71,10 +71,14 @@ def main() -> None:
     parser.add_argument("--precision", choices=[p.name for p in Precision], default="float32",
                         help="dtype policy, as trainer.precision")
     args = parser.parse_args()
-    # measure the loops themselves at any size and on any backend (models skip them below these, and on JAX)
-    cudnn.MIN_HOISTED_UNITS = cudnn.MIN_HOISTED_UNITS_MIXED = 1
-    cudnn.HOISTING_BACKENDS = (keras.backend.backend(),)
+    # the loops themselves at any size and on any backend (models skip them when small, and on JAX); for
+    # the whole run, as PyTorch decides at every call
+    with cudnn.hoisting_everywhere():
+        measure(args)
 
+
+def measure(args: argparse.Namespace) -> None:
+    """Build, time and print the variants (see the module docstring)."""
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     words = rng.integers(2, args.vocab, (args.batch, args.steps)).astype("int32")

@@ -251,10 +251,9 @@ def test_benchmark_of_a_translator_config_builds_and_reports_it():
         init(self, *args, **kwargs)
         built.append(self)
 
-    with pytest.MonkeyPatch.context() as patch:
+    # our hoisted, fused loops at 8 units (and on JAX): a stock twin to time
+    with pytest.MonkeyPatch.context() as patch, cudnn.hoisting_everywhere():
         patch.setattr(RNNDecoder, "__init__", recording_init)
-        patch.setattr(cudnn, "MIN_HOISTED_UNITS", 1)  # our hoisted, fused loops at 8 units: a stock twin to time
-        patch.setattr(cudnn, "HOISTING_BACKENDS", (keras.backend.backend(),))  # JAX too
         plain, attended = benchmark_translator(b, False, arch), benchmark_translator(b, True, arch)
     for result in (plain, attended):
         assert result["speedup_vs_stock_loops"] == pytest.approx(
@@ -273,17 +272,17 @@ def test_benchmark_of_a_translator_config_builds_and_reports_it():
     assert plain["recurrent_flops_per_token"] == 2 * lstm_flops_per_word(8, 8, 1, False, "gru")
 
 
-def test_stock_loops_turn_the_hoisted_and_fused_loops_off_within_the_block_only(monkeypatch):
+def test_stock_loops_turn_the_hoisted_and_fused_loops_off_within_the_block_only():
     from framework.benchmarking import stock_loops
     from framework.models import cudnn
     from framework.models.bidirectional import FusedBidirectional
     from framework.models.rnn_stack import recurrent_layer
 
-    monkeypatch.setattr(cudnn, "HOISTING_BACKENDS", (keras.backend.backend(),))  # JAX too
     layer = FusedBidirectional(recurrent_layer("lstm", cudnn.MIN_HOISTED_UNITS))
     layer.build((2, 3, 4))
-    fused = layer._fusable(None, training=True)
-    with stock_loops():
-        assert not layer.forward_layer._hoistable(training=True) and not layer._fusable(None, training=True)
-    assert layer._fusable(None, training=True) == fused
+    with cudnn.hoisting_everywhere():  # on JAX too
+        fused = layer._fusable(None, training=True)
+        with stock_loops():
+            assert not layer.forward_layer._hoistable(training=True) and not layer._fusable(None, training=True)
+        assert layer._fusable(None, training=True) == fused
     assert fused == (not cudnn.gpu_available())  # on a CPU the benchmark's own loops are the fused, hoisted ones

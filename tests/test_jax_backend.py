@@ -1,4 +1,4 @@
-"""The models and the benchmark also run on JAX (``KERAS_BACKEND=jax``).
+"""The models also run on JAX (``KERAS_BACKEND=jax``).
 
 JAX runs Keras' training and prediction steps stateless (a tagger's ``predict_step`` gets the
 weights as an argument) and traces its loops once (dropout masks drawn inside a loop would be the

@@ -8,6 +8,7 @@ build the layers with ``use_cudnn=True`` so that any remaining fallback fails lo
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from typing import Any
@@ -41,6 +42,21 @@ def hoists(units: int, recurrent_dropout: float, unroll: bool, compute_dtype: st
     if recurrent_dropout or unroll or keras.backend.backend() not in HOISTING_BACKENDS:
         return False
     return units >= (MIN_HOISTED_UNITS if compute_dtype == "float32" else MIN_HOISTED_UNITS_MIXED)
+
+
+@contextlib.contextmanager
+def hoisting_everywhere():
+    """Within the block ``hoists`` answers yes at every size and on every backend (where the hoisted
+    loops run is a speed choice): for measuring those loops and testing their math. Layers decide
+    when traced: trace them within the block (``benchmarking.stock_loops`` is the opposite)."""
+    global MIN_HOISTED_UNITS, MIN_HOISTED_UNITS_MIXED, HOISTING_BACKENDS
+    saved = MIN_HOISTED_UNITS, MIN_HOISTED_UNITS_MIXED, HOISTING_BACKENDS
+    MIN_HOISTED_UNITS = MIN_HOISTED_UNITS_MIXED = 1
+    HOISTING_BACKENDS = (keras.backend.backend(),)
+    try:
+        yield
+    finally:
+        MIN_HOISTED_UNITS, MIN_HOISTED_UNITS_MIXED, HOISTING_BACKENDS = saved
 
 
 def cudnn_violations(rnn: Any) -> list[str]:

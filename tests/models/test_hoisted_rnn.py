@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from framework.models.bidirectional import FusedBidirectional, reverse_within_lengths
-from framework.models.cudnn import HOISTED, gpu_available, layer_kernel
+from framework.models.cudnn import HOISTED, gpu_available, hoisting_everywhere, layer_kernel
 from framework.models.hoisted_rnn import HoistedGRU, HoistedLSTM
 from framework.models.precision import precision_policy
 
@@ -15,12 +15,11 @@ pytestmark = pytest.mark.skipif(gpu_available(), reason="on a GPU these layers d
 
 
 @pytest.fixture(autouse=True)
-def hoist_every_size(monkeypatch):
+def hoist_every_size():
     """The layers here are tiny, and under JAX the models keep Keras' loop: take the hoisted loop
     anyway (the threshold and the backends are speed choices; the loop's math is tested here)."""
-    monkeypatch.setattr("framework.models.cudnn.MIN_HOISTED_UNITS", 1)
-    monkeypatch.setattr("framework.models.cudnn.MIN_HOISTED_UNITS_MIXED", 1)
-    monkeypatch.setattr("framework.models.cudnn.HOISTING_BACKENDS", (keras.backend.backend(),))
+    with hoisting_everywhere():
+        yield
 
 
 RNG = np.random.default_rng(0)
