@@ -285,9 +285,9 @@ def main() -> None:
     args = parser.parse_args()
     shapes = BenchmarkShapes.with_overrides(args.set)
     keras.utils.set_random_seed(0)
-    cudnn.MIN_HOISTED_UNITS = 1  # the fused loop at any size given, as it runs at the default 256 units
-    tagger_variants(shapes, args.steps_per_iteration, args.rounds)
-    layer_variants(shapes, args.rounds)
+    with cudnn.hoisting_everywhere():  # the fused loop at any size given, as it runs at the default 256 units
+        tagger_variants(shapes, args.steps_per_iteration, args.rounds)
+        layer_variants(shapes, args.rounds)
 
 
 if __name__ == "__main__":

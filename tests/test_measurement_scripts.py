@@ -27,10 +27,8 @@ NUMBER = r"[\d,]+(?:\.\d+)?"
 
 def run_script(name: str, arguments: list[str], monkeypatch, capsys) -> str:
     monkeypatch.setattr(sys, "argv", [name, *arguments])
-    # measure_rnn_loops lowers it for the whole process; the loops under test need it at 8 units anyway
-    monkeypatch.setattr(cudnn, "MIN_HOISTED_UNITS", 1)
-    monkeypatch.setattr(cudnn, "MIN_HOISTED_UNITS_MIXED", 1)
-    runpy.run_path(str(SCRIPTS / name), run_name="__main__")
+    with cudnn.hoisting_everywhere():  # the loops under test run at 8 units, under MIN_HOISTED_UNITS
+        runpy.run_path(str(SCRIPTS / name), run_name="__main__")
     return capsys.readouterr().out
 
 

@@ -201,7 +201,7 @@ class HoistedGRU(_HoistedLoop, keras.layers.GRU):
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if not self._hoistable(training):
             return super().inner_loop(sequences, initial_state, self._cudnn_mask(mask), training=training)
-        cell, units = self.cell, self.cell.units
+        cell = self.cell
         sequences, mask = self._inputs(sequences, mask)
         input_bias, recurrent_bias = None, None
         if cell.use_bias:
