@@ -138,7 +138,10 @@ def _train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     settings = absolute_paths(plain_config(cfg))
     check_ranges(settings)
     import_backend_quietly()
+    from framework.threads import apply_thread_settings
     from framework.training.resume import check_resumable  # imports Keras: after the quiet import
+
+    apply_thread_settings(settings.trainer.intra_op_threads, settings.trainer.inter_op_threads)  # before any op
 
     train = task_function(settings.task, "train")
     check_resumable(run_dir, settings)  # before config.yaml is replaced: a mismatch keeps the old record

@@ -161,6 +161,9 @@ class TrainerConfig:
     max_steps_per_epoch: Optional[int] = None  # debug: cap an epoch
     time_limit_minutes: Optional[float] = None  # stop after the epoch that crosses this training time
     verbose: str = "auto"  # auto | 0 | 1 | 2 (Keras fit verbosity; 1 = progress bar)
+    # TensorFlow's CPU thread pools (framework/threads.py, README "Threads"); null = its default, all cores
+    intra_op_threads: Optional[int] = None  # threads one op may use
+    inter_op_threads: Optional[int] = None  # ops run side by side
 
 
 @dataclass

@@ -39,6 +39,8 @@ RULES_BY_NAME: dict[str, Rule] = {
     "bucket_width": AT_LEAST_ONE,
     "shuffle_buffer": AT_LEAST_ONE,
     "max_steps_per_epoch": UNSET_OR_AT_LEAST_ONE,
+    "intra_op_threads": UNSET_OR_AT_LEAST_ONE,  # 0 would be TensorFlow's default: that is null here
+    "inter_op_threads": UNSET_OR_AT_LEAST_ONE,
     "early_stopping_patience": NOT_NEGATIVE,
     "time_limit_minutes": UNSET_OR_POSITIVE,
     "clipnorm": UNSET_OR_POSITIVE,

@@ -110,6 +110,9 @@ def describe_environment() -> dict[str, str]:
     }
     if keras.backend.backend() == "tensorflow":
         info["onednn"] = onednn_state()  # off, our loops' matmuls ran 2.4x slower on one CPU (framework/onednn.py)
+        from framework.threads import describe_threads
+
+        info["tensorflow_threads"] = describe_threads()  # one an op trained 1.2x as fast on one CPU
     if keras.backend.backend() == "torch" and gpu_available():
         import torch
 

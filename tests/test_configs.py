@@ -333,6 +333,8 @@ def test_predict_config():
     ({"data": {"max_train_sentences": 0}}, "data.max_train_sentences=0: expected null or an integer >= 1"),
     ({"data": {"max_length": 0}}, "data.max_length=0: expected an integer >= 1"),
     ({"data": {"max_vocab": -5}}, "data.max_vocab=-5: expected null or an integer >= 1"),
+    ({"trainer": {"intra_op_threads": 0}}, "trainer.intra_op_threads=0: expected null or an integer >= 1"),
+    ({"trainer": {"inter_op_threads": -2}}, "trainer.inter_op_threads=-2: expected null or an integer >= 1"),
     ({"optimizer": {"schedule": "inverse_time", "decay_rate": -0.1}},
      "optimizer.decay_rate=-0.1: expected a number >= 0"),
     ({"optimizer": {"schedule": "exponential", "decay_rate": 1.0}},

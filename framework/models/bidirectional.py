@@ -41,6 +41,12 @@ def reverse_within_lengths(x, mask):
     return ops.reshape(ops.take(flat, ops.reshape(index + rows, (-1,)), axis=0), ops.shape(x))
 
 
+# One loop for both directions while training: each step's ops are then twice as large, which pays
+# where every op runs on several threads (TensorFlow's default). With one thread an op, two loops,
+# one a direction, run side by side on two cores instead; there the shared loop trained at 0.75-0.80x
+# of them on a 2-core CPU (README "Threads"). framework.threads sets this from the process's setting.
+FUSE_IN_TRAINING = True
+
 # On a PyTorch GPU, an unpadded batch reaches Keras' one-call bidirectional cuDNN path (see the
 # module docstring); False keeps two cuDNN calls, one per direction, for side-by-side measurement
 # (recipes/benchmark.py's ``gpu`` section).
@@ -86,7 +92,8 @@ class FusedBidirectional(keras.layers.Bidirectional):
                      and forward.cell.use_bias == backward.cell.use_bias)  # fmt: skip
         # Training only: there the shared loop pays (forward and backward pass); in inference the
         # reversal gathers cost more than the second loop saves (measured: scripts/measure_rnn_loops.py).
-        return same_math and bool(training) and forward._hoistable(training) and backward._hoistable(training)
+        return (FUSE_IN_TRAINING and same_math and bool(training)
+                and forward._hoistable(training) and backward._hoistable(training))  # fmt: skip
 
     def _fused_call(self, sequences, mask):
         forward, backward = self.forward_layer, self.backward_layer

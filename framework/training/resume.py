@@ -17,9 +17,11 @@ from framework.errors import RunDirTaken
 from framework.training.checkpointing import STATE_FILE
 
 # Config keys (and groups) a resumed run may change: how long to train, what to log, where
-# things are, how the test set is decoded at the end. Anything else would mix two runs.
+# things are, how the test set is decoded at the end, how many threads compute it. Anything else
+# would mix two runs.
 MAY_CHANGE_ON_RESUME = ("experiment_name", "trainer.epochs", "trainer.time_limit_minutes",
                         "trainer.early_stopping_patience", "trainer.verbose", "trainer.eval_batch_size",
+                        "trainer.intra_op_threads", "trainer.inter_op_threads",
                         "callbacks", "paths", "decode")  # fmt: skip
 
 

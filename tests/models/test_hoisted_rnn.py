@@ -132,6 +132,16 @@ def test_both_lstm_layouts_equal_stock(monkeypatch, gate_major):
         _assert_same(stock(X, mask=MASK, training=True), ours(X, mask=MASK, training=True))
 
 
+@pytest.mark.parametrize("fuse", [True, False])
+def test_one_loop_is_taken_only_where_the_process_fuses(monkeypatch, fuse):
+    """With one thread an op (framework.threads) the directions train as two loops, computing the same."""
+    monkeypatch.setattr("framework.models.bidirectional.FUSE_IN_TRAINING", fuse)
+    stock, ours = _twins(lambda: FusedBidirectional(HoistedLSTM(4, return_sequences=True)),
+                         lambda: keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True)))  # fmt: skip
+    assert ours._fusable(None, training=True) is fuse
+    _assert_same(stock(X, mask=MASK, training=True), ours(X, mask=MASK, training=True))
+
+
 def test_reverse_within_lengths_keeps_padding_in_place():
     x = np.arange(12, dtype="float32").reshape(2, 6, 1)
     mask = np.array([[1] * 6, [1, 1, 1, 0, 0, 0]], bool)

@@ -35,6 +35,8 @@ def test_differing_keys_are_dotted_and_count_one_sided_keys():
 def test_more_epochs_and_other_logging_may_resume(tmp_path):
     run_dir = _run_dir(tmp_path, finished_epoch=True)
     check_resumable(run_dir, _with(trainer__epochs=5, callbacks__tensorboard=False))
+    # thread pools change the speed, not the run (and a run from before the keys existed has none)
+    check_resumable(run_dir, _with(trainer__intra_op_threads=1, trainer__inter_op_threads=2))
     assert is_resuming(run_dir)
 
 

@@ -63,6 +63,11 @@ def _conll_blocks(source: Path | str) -> list[list[list[str]]]:
     return [[line.split(" ") for line in block.split("\n")] for block in text.rstrip("\n").split("\n\n")]
 
 
+# TensorFlow's thread pools as each run sets them (framework/threads.py), and as its report must say
+THREADS = {"pos": (), "ner": ("trainer.intra_op_threads=1", "trainer.inter_op_threads=2")}
+REPORTED_THREADS = {"pos": "intra-op default, inter-op default", "ner": "intra-op 1, inter-op 2"}
+
+
 @pytest.fixture(scope="module")
 def recipe_runs(tmp_path_factory):
     """Train both sample experiments (in parallel), then evaluate and predict with them.
@@ -74,7 +79,8 @@ def recipe_runs(tmp_path_factory):
     runs = {task: base / task for task in EXPERIMENTS}
     _wait_all({
         task: _launch("train.py", f"experiment={experiment}", "model=tiny", "trainer.epochs=2",
-                      "trainer.max_steps_per_epoch=5", "callbacks.tensorboard=false", f"hydra.run.dir={runs[task]}")
+                      "trainer.max_steps_per_epoch=5", "callbacks.tensorboard=false", f"hydra.run.dir={runs[task]}",
+                      *THREADS[task])
         for task, experiment in EXPERIMENTS.items()
     })  # fmt: skip
     trained = {
@@ -124,6 +130,7 @@ def test_recipe_writes_a_complete_run_dir(recipe_runs, task):
     assert "max_steps_per_epoch: 5" in config and "${" not in config, "config.yaml is resolved"
     vocab = json.loads((run_dir / "vocab.json").read_text())
     assert vocab["words"]["tokens"][:2] == ["<pad>", "<unk>"]
+    assert f"| tensorflow\\_threads | {REPORTED_THREADS[task]} |" in (run_dir / "report.md").read_text()
     assert not [p for p in run_dir.rglob("*") if ".tmp" in p.name], "no temp files left behind"
 
 
