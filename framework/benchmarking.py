@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 import resource
 import statistics
 import sys
@@ -498,6 +499,20 @@ def _scaled(key: str, value: float) -> tuple[float, str]:
     return value, ""
 
 
+def _threads_note(environment: dict[str, str]) -> list[str]:
+    """TensorFlow's pools (framework.threads), and a warning where one op may use fewer threads than there are
+    cores: the reference matmul, one op, then runs at that share of the machine's rate, not all of it."""
+    threads = environment.get("tensorflow_threads")
+    if not threads:
+        return []
+    per_op = re.match(r"intra-op (\d+)", threads)
+    cores = int(environment.get("cpu_cores", "0"))
+    if per_op and int(per_op.group(1)) < cores:
+        return [f"TensorFlow threads: {threads}; the reference matmul used {per_op.group(1)} of {cores} cores, "
+                "so flops_fraction_of_matmul is against that rate, not the machine's"]
+    return [f"TensorFlow threads: {threads}"]
+
+
 def format_table(result: dict[str, Any]) -> str:
     """The headline figures as an aligned text table, named by their keys in benchmark.json."""
     rows = [("matmul fp32", *_scaled("matmul_fp32_flops_per_second", result["matmul_fp32_flops_per_second"]))]
@@ -516,6 +531,7 @@ def format_table(result: dict[str, Any]) -> str:
     notes.insert(1, f"translators: {arch['model'] or 'the benchmark LSTM pair'}, {arch['cell']}, "
                     f"{'bidirectional' if arch['encoder_bidirectional'] else 'one-direction'} encoder, "
                     f"{arch['bridge']} bridge, without attention and with {arch['attention']}")
+    notes += _threads_note(result["environment"])
     width = max(len(name) for name, _, _ in rows)
     lines = [f"{name:<{width}}  {value:>12,d}  {unit}".rstrip() if isinstance(value, int)
              else f"{name:<{width}}  {value:>12,.3f}  {unit}".rstrip() for name, value, unit in rows]  # fmt: skip

@@ -76,6 +76,12 @@ def test_run_benchmark_reports_every_figure():
     assert result["translator_attention"]["architecture"]["attention"] == "general"
     assert "translators: the benchmark LSTM pair, lstm, bidirectional encoder, concat_dense bridge, without " \
            "attention and with general" in format_table(result)
+    # one thread an op (framework.threads) leaves the reference matmul on one core: the table says so
+    result["environment"].update(tensorflow_threads="intra-op 1, inter-op default", cpu_cores="2")
+    assert "TensorFlow threads: intra-op 1, inter-op default; the reference matmul used 1 of 2 cores" in \
+           format_table(result)
+    result["environment"].update(tensorflow_threads="intra-op default, inter-op 1")
+    assert "TensorFlow threads: intra-op default, inter-op 1\n" in format_table(result) + "\n"
 
 
 def test_benchmark_recipe_writes_json(tmp_path):
