@@ -1,7 +1,8 @@
 """Training words/s of the benchmark's tagger alone, in this process (issue 6).
 
 For settings that only take effect at process start (TensorFlow's thread pools, oneDNN), run it
-once per setting, alternately, e.g.:
+once per setting, alternately, e.g. (with one intra-op thread the tagger's BiLSTM trains as two
+loops, as the recipes train it, and the matmul then runs on one core: see README "Threads"):
 
     for setting in "" TF_NUM_INTEROP_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_ENABLE_ONEDNN_OPTS=0; do
         env $setting python3 scripts/time_tagger_step.py --label "${setting:-default}"; done
@@ -20,8 +21,13 @@ from __future__ import annotations
 import argparse
 import statistics
 
+import framework  # noqa: F401  (first: it turns TensorFlow's oneDNN kernels on before TensorFlow loads)
+
+import keras
+
 from framework import benchmarking
 from framework.config import BenchmarkShapes
+from framework.environment import describe_environment
 
 
 def main() -> None:
@@ -32,6 +38,10 @@ def main() -> None:
     parser.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA")
     args = parser.parse_args()
     shapes = BenchmarkShapes.with_overrides(args.set)
+    if keras.backend.backend() == "tensorflow":
+        from framework.threads import apply_thread_settings
+
+        apply_thread_settings(None, None)  # the BiRNN's loops for the process's pools, as in training
     x, tags = benchmarking.tagger_batch(shapes)
     model = benchmarking._tagger(shapes, benchmarking.BILSTM_SOFTMAX)
     if args.jit_compile:
@@ -46,8 +56,9 @@ def main() -> None:
         matmuls.append(benchmarking.matmul_flops_per_second(shapes.matmul_size))
     fraction = benchmarking.median_ratio([rate * flops_per_word for rate in rates], matmuls)
     rounds = ", ".join(f"{rate:,.0f}" for rate in rates)
+    threads = describe_environment().get("tensorflow_threads", "not TensorFlow's")
     print(f"{args.label}: {statistics.median(rates):,.0f} words/s (rounds: {rounds}); matmul GFLOP/s per round: "
-          f"{', '.join(f'{m / 1e9:.1f}' for m in matmuls)}; FLOP fraction {fraction:.2f}")
+          f"{', '.join(f'{m / 1e9:.1f}' for m in matmuls)}; FLOP fraction {fraction:.2f}; threads: {threads}")
 
 
 if __name__ == "__main__":
