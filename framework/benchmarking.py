@@ -469,9 +469,19 @@ def kernel_and_precision_comparison(b: Any, arch: TaggerArchitecture = BILSTM_SO
     return rates
 
 
+def loops_for_process_threads() -> None:
+    """Our BiRNNs' loops for this process's TensorFlow pools, as the train recipes choose them
+    (framework.threads: with ``TF_NUM_INTRAOP_THREADS=1``, two loops rather than one)."""
+    if keras.backend.backend() == "tensorflow":
+        from framework.threads import apply_thread_settings
+
+        apply_thread_settings(None, None)
+
+
 def run_benchmark(b: Any, model: Any = None) -> dict[str, Any]:
     """All measurements of one benchmark run, as written to benchmark.json (``model``: a tagger or
     translator config, or None for the benchmark's own BiLSTM softmax tagger and LSTM translators)."""
+    loops_for_process_threads()
     keras.utils.set_random_seed(0)
     arch, translator = architectures(b, model)
     tagger = benchmark_tagger(b, arch)

@@ -30,8 +30,9 @@ POOLS = {  # config key: (TensorFlow's getter, its setter, the environment varia
 def thread_count(key: str) -> int:
     """The pool's size as set in this process or its environment; 0: TensorFlow's default (every core)."""
     getter, _, variable = POOLS[key]
-    if getter():
-        return getter()
+    count = getter()
+    if count:
+        return count
     try:
         return max(int(os.environ.get(variable, "0")), 0)
     except ValueError:  # TensorFlow ignores a value it cannot read, and so does this

@@ -26,15 +26,8 @@ def main(cfg):
         settings = plain_config(cfg)
         check_ranges(settings)  # before the backend's import: a wrong shape fails at once, in one line
         import_backend_quietly()
-        import keras
-
         from framework.benchmarking import format_table, run_benchmark
         from framework.io import atomic_write_json
-
-        if keras.backend.backend() == "tensorflow":
-            from framework.threads import apply_thread_settings  # TF_NUM_INTRAOP_THREADS=1: two loops, as in training
-
-            apply_thread_settings(None, None)
 
         result = run_benchmark(settings.benchmark, settings.get("model"))
         atomic_write_json(hydra_run_dir() / "benchmark.json", result)

@@ -21,10 +21,6 @@ from __future__ import annotations
 import argparse
 import statistics
 
-import framework  # noqa: F401  (first: it turns TensorFlow's oneDNN kernels on before TensorFlow loads)
-
-import keras
-
 from framework import benchmarking
 from framework.config import BenchmarkShapes
 from framework.environment import describe_environment
@@ -38,10 +34,7 @@ def main() -> None:
     parser.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA")
     args = parser.parse_args()
     shapes = BenchmarkShapes.with_overrides(args.set)
-    if keras.backend.backend() == "tensorflow":
-        from framework.threads import apply_thread_settings
-
-        apply_thread_settings(None, None)  # the BiRNN's loops for the process's pools, as in training
+    benchmarking.loops_for_process_threads()  # as in training
     x, tags = benchmarking.tagger_batch(shapes)
     model = benchmarking._tagger(shapes, benchmarking.BILSTM_SOFTMAX)
     if args.jit_compile:
