@@ -227,7 +227,8 @@ def load_run_config(run_dir: str | Path) -> DictConfig:
 def run_task_command(cfg: DictConfig, kind: str) -> Any:
     """evaluate/predict: dispatch on the task recorded in the run dir's config."""
     from framework.config_ranges import check_ranges
-    from framework.tasks import task_function
+    from framework.data.text_files import check_utf8_lines
+    from framework.tasks import task_function, task_spec
 
     with user_errors():
         settings = plain_config(cfg)
@@ -235,5 +236,7 @@ def run_task_command(cfg: DictConfig, kind: str) -> Any:
         check_ranges(settings)
         if kind == "predict" and settings.get("output") and Path(settings.output).is_dir():
             raise ConfigError(f"output={settings.output}: is a directory; give the path of the file to write")
+        if kind == "predict" and settings.get("input") and task_spec(task).predict_reads_input:
+            check_utf8_lines(settings.input)  # a missing or non-UTF-8 input: refused before the import
         import_backend_quietly()
         return task_function(task, kind)(Path(settings.run_dir), settings)

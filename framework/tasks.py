@@ -17,11 +17,13 @@ from framework.errors import ConfigError
 class TaskSpec:
     """``train(settings, run_dir) -> metrics``; ``evaluate(run_dir, settings) -> metrics``;
     ``predict(run_dir, settings) -> message``. Train metrics carry ``objective`` (the dev metric
-    sweeps optimise) and ``objective_direction`` (maximize or minimize)."""
+    sweeps optimise) and ``objective_direction`` (maximize or minimize). ``predict_reads_input``:
+    predict reads an ``input=`` file, which the recipe checks before it imports the backend."""
 
     train: str
     evaluate: str
     predict: str
+    predict_reads_input: bool = True
 
 
 TASKS: dict[str, TaskSpec] = {
@@ -39,6 +41,7 @@ TASKS: dict[str, TaskSpec] = {
         train="framework.training.lm_run:train_language_model",
         evaluate="framework.lm_tasks:evaluate_language_model",
         predict="framework.lm_tasks:predict_language_model",
+        predict_reads_input=False,  # it continues prompt="..."
     ),
     "translation": TaskSpec(
         train="framework.training.translator_run:train_translator",
@@ -48,9 +51,14 @@ TASKS: dict[str, TaskSpec] = {
 }
 
 
-def task_function(task: str, kind: str) -> Callable:
-    """The ``kind`` (train, evaluate or predict) function of ``task``."""
+def task_spec(task: str) -> TaskSpec:
+    """What ``task`` runs; an unknown task is a ConfigError."""
     if task not in TASKS:
         raise ConfigError(f"task: unknown task {task!r} (one of {', '.join(sorted(TASKS))})")
-    module, name = getattr(TASKS[task], kind).split(":")
+    return TASKS[task]
+
+
+def task_function(task: str, kind: str) -> Callable:
+    """The ``kind`` (train, evaluate or predict) function of ``task``."""
+    module, name = getattr(task_spec(task), kind).split(":")
     return getattr(importlib.import_module(module), name)

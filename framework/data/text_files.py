@@ -30,6 +30,25 @@ def read_utf8(path: str | Path) -> str:
         raise DataError(path, line, f"not UTF-8: byte 0x{data[err.start]:02x} at column {column}") from None
 
 
+def check_utf8_lines(path: str | Path) -> None:
+    """Read the file line by line and check that it exists and is UTF-8, as :func:`read_utf8` reports it,
+    without holding it whole: the recipes call it on a predict input before they import TensorFlow,
+    so a bad file is refused in a second, not after the import and the model's loading."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, None, "file not found")
+    try:
+        with open(path, "rb") as handle:
+            for number, line in enumerate(handle, 1):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError as err:  # "\n" never ends a multi-byte character: lines decode alone
+                    raise DataError(path, number, f"not UTF-8: byte 0x{line[err.start]:02x} at column {err.start + 1}"
+                                    ) from None  # fmt: skip
+    except OSError as err:
+        raise DataError(path, None, f"cannot read the file: {err.strerror or err}") from None
+
+
 def decode_utf8(path: str | Path) -> str:
     """The file's text without a leading BOM; a missing file, an empty or whitespace-only file (a BOM
     alone counts as empty) or a non-UTF-8 byte is a DataError."""
