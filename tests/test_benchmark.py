@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 
 from benchmark_helpers import TINY, tiny_overrides
 from framework import benchmarking
-from framework.benchmarking import format_table, lstm_flops_per_word, run_benchmark, timed_in_turns
+from framework.benchmarking import format_table, lstm_flops_per_word, timed_in_turns
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,8 +26,18 @@ def test_flops_count_by_hand():
     assert lstm_flops_per_word(3, 2, 1, False, "gru") == 3 * (2 * 3 * 3 * 2 + 2 * 2 * 3 * 2)
 
 
-def test_run_benchmark_reports_every_figure():
-    result = run_benchmark(OmegaConf.create(TINY))
+@pytest.fixture(scope="module")
+def recipe_run(tmp_path_factory) -> tuple[dict, str]:
+    """recipes/benchmark.py at the tiny shapes, once for the file: what benchmark.json holds and what it printed."""
+    run_dir = tmp_path_factory.mktemp("benchmark")
+    done = subprocess.run([sys.executable, "recipes/benchmark.py", *tiny_overrides("benchmark."),
+                           f"hydra.run.dir={run_dir}"], cwd=ROOT, capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads((run_dir / "benchmark.json").read_text()), done.stdout
+
+
+def test_benchmark_reports_every_figure(recipe_run):
+    result = recipe_run[0]
     tagger = result["tagger"]
     for key in ("train_words_per_second", "plain_keras_train_words_per_second", "speedup_vs_plain_keras",
                 "inference_words_per_second", "achieved_flops_per_second", "flops_fraction_of_matmul"):
@@ -84,19 +94,15 @@ def test_run_benchmark_reports_every_figure():
     assert "TensorFlow threads: intra-op default, inter-op 1\n" in format_table(result) + "\n"
 
 
-def test_benchmark_recipe_writes_json(tmp_path):
-    overrides = tiny_overrides("benchmark.")
-    done = subprocess.run([sys.executable, "recipes/benchmark.py", *overrides, f"hydra.run.dir={tmp_path}"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    data = json.loads((tmp_path / "benchmark.json").read_text())
+def test_benchmark_recipe_writes_json(recipe_run):
+    data, printed = recipe_run
     assert data["shapes"]["seq_len"] == 6
-    # The recipe ran on this process' backend (tests/test_torch_backend.py reruns this on PyTorch).
+    # The recipe ran on this process' backend (scripts/gpu_check.sh runs it on PyTorch: tests/test_gpu_check_script.py).
     assert data["environment"]["keras_backend"] == keras.backend.backend()
     # Off a GPU the kernel report names the backend ("no GPU visible to the torch backend").
     assert all(kernel.startswith("cuDNN") or keras.backend.backend() in kernel
                for kernel in data["tagger"]["kernels"].values())  # fmt: skip
-    assert "speedup_vs_plain_keras" in done.stdout
+    assert "speedup_vs_plain_keras" in printed
 
 
 def test_kernel_and_precision_comparison_reports_both_kernels_and_precisions(monkeypatch):

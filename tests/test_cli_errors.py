@@ -8,49 +8,17 @@ model, one epoch of at most three steps; each subprocess still pays the TensorFl
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import assert_user_error, run_as_user
 
-ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ("model=tiny", "trainer.epochs=1", "trainer.max_steps_per_epoch=3", "callbacks.tensorboard=false")
 
 
-def _env() -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in ("HYDRA_FULL_ERROR", "TF_CPP_MIN_LOG_LEVEL")}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def _run(recipe: str, *overrides: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, f"recipes/{recipe}.py", *overrides],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 def _train(tmp_path: Path, experiment: str, *overrides: str) -> subprocess.CompletedProcess:
-    return _run("train", f"experiment={experiment}", *SMOKE, *overrides, f"hydra.run.dir={tmp_path / 'run'}")
-
-
-def _assert_user_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
-    """Exit status 2 and exactly one stderr line, ``error: ...``, containing every fragment."""
-    shown = f"exit {result.returncode}\n--- stderr\n{result.stderr}\n--- stdout (tail)\n{result.stdout[-2000:]}"
-    assert result.returncode == 2, shown
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, shown
-    assert lines[0].startswith("error: "), shown
-    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, shown
-    for fragment in fragments:
-        assert fragment in lines[0], shown
-    return lines[0]
+    return run_as_user("train", f"experiment={experiment}", *SMOKE, *overrides, f"hydra.run.dir={tmp_path / 'run'}")
 
 
 def _assert_hydra_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
@@ -80,7 +48,7 @@ DATA_CASES = {
 
 def test_missing_data_file(tmp_path):
     result = _train(tmp_path, "pos_sample", "data.train=/nonexistent.conll")
-    _assert_user_error(result, "error: /nonexistent.conll:", "file not found", "data.train")
+    assert_user_error(result, "error: /nonexistent.conll:", "file not found", "data.train")
 
 
 @pytest.mark.parametrize("case", sorted(DATA_CASES))
@@ -89,7 +57,7 @@ def test_bad_data_file(tmp_path, case):
     path = tmp_path / f"{case}.txt"
     path.write_bytes(content)
     result = _train(tmp_path, experiment, f"data.{split}={path}")
-    line = _assert_user_error(result, f"error: {path}{fragments[0]}", *fragments[1:])
+    line = assert_user_error(result, f"error: {path}{fragments[0]}", *fragments[1:])
     assert not (tmp_path / "run" / "model.keras").exists(), line  # refused before training
 
 
@@ -98,7 +66,7 @@ def test_bad_data_file(tmp_path, case):
 
 def test_cudnn_breaking_setting(tmp_path):
     result = _train(tmp_path, "ner_sample", "model.rnn.recurrent_dropout=0.2")
-    _assert_user_error(result, "error: model.rnn:", "cuDNN", "recurrent_dropout=0.2", "model.rnn.allow_non_cudnn=true")
+    assert_user_error(result, "error: model.rnn:", "cuDNN", "recurrent_dropout=0.2", "model.rnn.allow_non_cudnn=true")
 
 
 @pytest.mark.parametrize(("override", "expected"), [
@@ -109,7 +77,7 @@ def test_cudnn_breaking_setting(tmp_path):
 ])
 def test_out_of_range_values_fail_at_start_up(tmp_path, override, expected):
     result = _train(tmp_path, "pos_sample", override)
-    _assert_user_error(result, f"error: {expected}")
+    assert_user_error(result, f"error: {expected}")
     assert not (tmp_path / "run" / "config.yaml").exists()  # refused before anything was written
 
 
@@ -120,8 +88,8 @@ def test_out_of_range_values_fail_at_start_up(tmp_path, override, expected):
     ("model=lstm_classifier", "model=lstm_classifier: the benchmark measures taggers and translators; expected a"),
 ])
 def test_benchmark_settings_it_would_not_measure(tmp_path, override, expected):
-    result = _run("benchmark", override, f"hydra.run.dir={tmp_path / 'run'}")
-    _assert_user_error(result, f"error: {expected}")
+    result = run_as_user("benchmark", override, f"hydra.run.dir={tmp_path / 'run'}")
+    assert_user_error(result, f"error: {expected}")
     assert not (tmp_path / "run" / "benchmark.json").exists()
 
 
@@ -141,7 +109,7 @@ def test_benchmark_settings_it_would_not_measure(tmp_path, override, expected):
     ids=["unknown_key", "wrong_type", "bad_cell", "bad_scheme", "unknown_option", "bad_split"],
 )
 def test_hydra_compose_errors(tmp_path, recipe, overrides, fragments):
-    result = _run(recipe, *overrides, f"hydra.run.dir={tmp_path / 'run'}")
+    result = run_as_user(recipe, *overrides, f"hydra.run.dir={tmp_path / 'run'}")
     _assert_hydra_error(result, *fragments)
     assert not (tmp_path / "run").exists()
 
@@ -151,50 +119,21 @@ def test_hydra_compose_errors(tmp_path, recipe, overrides, fragments):
 
 def test_evaluate_and_predict_with_a_missing_run_dir(tmp_path):
     missing = tmp_path / "no_such_run"
-    _assert_user_error(_run("evaluate", f"run_dir={missing}"), f"error: {missing}: run dir not found")
-    result = _run("predict", f"run_dir={missing}", f"input={tmp_path / 'in.txt'}", f"output={tmp_path / 'out.conll'}")
-    _assert_user_error(result, f"error: {missing}: run dir not found")
+    assert_user_error(run_as_user("evaluate", f"run_dir={missing}"), f"error: {missing}: run dir not found")
+    result = run_as_user("predict", f"run_dir={missing}", f"input={tmp_path / 'in.txt'}", f"output={tmp_path / 'out.conll'}")
+    assert_user_error(result, f"error: {missing}: run dir not found")
     assert not missing.exists()  # nothing written for a mistyped run dir
 
 
 def test_evaluate_without_run_dir_or_with_a_dir_that_is_no_run(tmp_path):
-    _assert_user_error(_run("evaluate"), "error: run_dir:")
+    assert_user_error(run_as_user("evaluate"), "error: run_dir:")
     not_a_run = tmp_path / "not_a_run"
     not_a_run.mkdir()
-    _assert_user_error(_run("evaluate", f"run_dir={not_a_run}"), f"error: {not_a_run / 'config.yaml'}:")
+    assert_user_error(run_as_user("evaluate", f"run_dir={not_a_run}"), f"error: {not_a_run / 'config.yaml'}:")
 
 
 @pytest.mark.parametrize(("recipe", "key"), [("report", "sweep_dir"), ("compare", "run_dirs")])
 def test_report_and_compare_without_their_mandatory_argument(tmp_path, recipe, key):
-    _assert_user_error(_run(recipe, f"hydra.run.dir={tmp_path / 'run'}"), f"error: {key}: no value given")
+    assert_user_error(run_as_user(recipe, f"hydra.run.dir={tmp_path / 'run'}"), f"error: {key}: no value given")
 
 
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory) -> Path:
-    """A real (tiny, three-step) NER run dir for the evaluate/predict mistakes."""
-    run_dir = tmp_path_factory.mktemp("trained") / "run"
-    result = _run("train", "experiment=ner_sample", *SMOKE, f"hydra.run.dir={run_dir}")
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert (run_dir / "model.keras").is_file()
-    return run_dir
-
-
-def test_predict_with_a_missing_input(trained_run, tmp_path):
-    output = tmp_path / "out.conll"
-    result = _run("predict", f"run_dir={trained_run}", "input=/nonexistent.txt", f"output={output}")
-    _assert_user_error(result, "error: /nonexistent.txt:", "file not found")
-    assert not output.exists()
-
-
-def test_predict_into_a_directory_is_refused_before_any_work(trained_run, tmp_path):
-    sentences = tmp_path / "in.txt"
-    sentences.write_text("John lives in Berlin\n", encoding="utf-8")
-    result = _run("predict", f"run_dir={trained_run}", f"input={sentences}", f"output={tmp_path}")
-    _assert_user_error(result, f"error: output={tmp_path}:", "is a directory")
-
-
-def test_evaluate_a_bad_file(trained_run, tmp_path):
-    bad = tmp_path / "bad.conll"
-    bad.write_text(NER_OK + "Berlin\tB-CITY\tx\n", encoding="utf-8")
-    result = _run("evaluate", f"run_dir={trained_run}", f"file={bad}")
-    _assert_user_error(result, f"error: {bad}:5:", "expected 2 columns")

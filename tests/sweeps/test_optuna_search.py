@@ -63,18 +63,18 @@ def test_pruning_hook_reports_epochs_and_prunes():
     assert trial.storage.get_trial(trial._trial_id).intermediate_values == {1: 0.9, 2: 0.2}
 
 
-def test_optuna_sweep_of_three_trials_resumes_from_its_storage(tmp_path):
-    """Two random start-up trials, then one drawn by TPE; a rerun adds the fourth."""
+def test_optuna_sweep_of_two_trials_resumes_from_its_storage(tmp_path):
+    """One random start-up trial, then one drawn by TPE; a rerun adds the third."""
     sweep = tmp_path / "optuna"
     args = ["-m", "hparams_search=pos_sample_optuna", *TINY[1:], "trainer.max_steps_per_epoch=1",
             "model.embedding.dropout=0.1",  # a plain value pins a parameter the config searches
-            f"hydra.sweep.dir={sweep}", "hydra.sweeper.n_startup_trials=2",
+            f"hydra.sweep.dir={sweep}", "hydra.sweeper.n_startup_trials=1",
             "hydra.sweeper.params={model.rnn.units:'choice(8,16)',"
             "optimizer.learning_rate:'tag(log,interval(0.001,0.1))'}"]  # fmt: skip
-    result = run_recipe("train", *args, "hydra.sweeper.n_trials=3")
+    result = run_recipe("train", *args, "hydra.sweeper.n_trials=2")
     assert result.returncode == 0, shown(result)
     summary = json.loads((sweep / "optuna.json").read_text())
-    assert summary["direction"] == "maximize" and len(summary["trials"]) == 3
+    assert summary["direction"] == "maximize" and len(summary["trials"]) == 2
     assert all(t["state"] == "COMPLETE" for t in summary["trials"])
     assert summary["best"]["value"] == max(t["value"] for t in summary["trials"])
     searched = {p for t in summary["trials"] for p in t["params"]}
@@ -85,11 +85,11 @@ def test_optuna_sweep_of_three_trials_resumes_from_its_storage(tmp_path):
         assert metrics["objective"] == pytest.approx(trial["value"])
     report = (sweep / "sweep_report.md").read_text()
     assert "## Optuna study" in report and (sweep / "plots" / "optuna_history.png").is_file()
-    resumed = run_recipe("train", *args, "hydra.sweeper.n_trials=4")  # the study owes one more trial
+    resumed = run_recipe("train", *args, "hydra.sweeper.n_trials=3")  # the study owes one more trial
     assert resumed.returncode == 0, shown(resumed)
     with sqlite3.connect(sweep / "optuna.db") as db:
-        assert db.execute("select count(*) from trials").fetchone()[0] == 4
-    assert (sweep / "3" / "metrics.json").is_file()
+        assert db.execute("select count(*) from trials").fetchone()[0] == 3
+    assert (sweep / "2" / "metrics.json").is_file()
 
 
 @pytest.mark.parametrize("status,value,told", [

@@ -1,9 +1,9 @@
 """``trainer.precision``: every task trains, decodes and reloads under mixed precision.
 
 Each recipe runs once, as a user runs it (tiny models, three steps), all in parallel: the tagger
-under float16 (CRF head, character CNN, loss scaling) and under bfloat16, the translator (greedy
-and beam search), the classifier (attention pooling) and the language model (sampling) under
-bfloat16. The saved model must reload with the policy it was trained under, its logits float32.
+under float16 (CRF head, character CNN, loss scaling), the translator (greedy and beam search),
+the classifier (attention pooling) and the language model (sampling) under bfloat16 (the tagger's
+layers under bfloat16 are those of the other three: a fifth run there cost CI 20 s for nothing new). The saved model must reload with the policy it was trained under, its logits float32.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SHORT = ("trainer.epochs=1", "trainer.max_steps_per_epoch=3", "callbacks.tensorboard=false")
 RUNS = {
     "tagger_float16": ("mixed_float16", "experiment=ner_sample", "model=tiny", "model.head=crf"),
-    "tagger_bfloat16": ("mixed_bfloat16", "experiment=pos_sample", "model=tiny"),
     "translator_bfloat16": ("mixed_bfloat16", "experiment=mt_sample", "model.embedding_dim=16", "model.rnn.units=16",
                             "data.vocab_size=500", "data.dev_max_sentences=20", "decode.beam_size=2"),
     "classifier_bfloat16": ("mixed_bfloat16", "experiment=spam_sample", "model=tiny_classifier",
@@ -89,7 +88,7 @@ def test_float16_training_scales_the_loss(runs):
 
 
 def test_tagger_logits_are_float32(runs):
-    _, run_dir = runs["tagger_bfloat16"]
+    _, run_dir = runs["tagger_float16"]
     model = load_model(run_dir / "model.keras")
     words = np.array([[2, 3, 4, 0]], dtype="int32")
     inputs = {"words": words, "chars": np.full((1, 4, 3), 2, dtype="int32")}

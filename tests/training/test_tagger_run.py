@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import assert_user_error, run_as_user
 
 from framework.cli import plain_config
 from framework.config import register_configs
@@ -235,6 +236,36 @@ def test_predict_recipe_tags_in_the_input_scheme(recipe_runs):
     # the same tags as the test predictions written at training time (same model, same batches)
     expected = [[f[2] for f in block] for block in _conll_blocks(run["predictions"])]
     assert predicted == expected
+
+
+# A user's mistakes with a trained run: one error line, nothing written (the NER run above serves;
+# tests/test_cli_errors.py has the mistakes that need no trained run).
+
+
+def test_predict_with_a_missing_input(recipe_runs, tmp_path):
+    output = tmp_path / "out.conll"
+    result = run_as_user("predict", f"run_dir={recipe_runs['ner']['run_dir']}", "input=/nonexistent.txt",
+                         f"output={output}")  # fmt: skip
+    assert_user_error(result, "error: /nonexistent.txt:", "file not found")
+    assert not output.exists()
+
+
+def test_predict_into_a_directory_is_refused_before_any_work(recipe_runs, tmp_path):
+    sentences = tmp_path / "in.txt"
+    sentences.write_text("John lives in Berlin\n", encoding="utf-8")
+    result = run_as_user("predict", f"run_dir={recipe_runs['ner']['run_dir']}", f"input={sentences}",
+                         f"output={tmp_path}")  # fmt: skip
+    assert_user_error(result, f"error: output={tmp_path}:", "is a directory")
+
+
+def test_evaluate_a_bad_file_writes_nothing(recipe_runs, tmp_path):
+    run_dir = recipe_runs["ner"]["run_dir"]
+    before = (run_dir / "metrics.json").read_text()
+    bad = tmp_path / "bad.conll"
+    bad.write_text("Peter\tB-PER\nlives\tO\n\nAnna\tB-PER\nBerlin\tB-CITY\tx\n", encoding="utf-8")
+    result = run_as_user("evaluate", f"run_dir={run_dir}", f"file={bad}")
+    assert_user_error(result, f"error: {bad}:5:", "expected 2 columns")
+    assert (run_dir / "metrics.json").read_text() == before
 
 
 # --- in-process training on a few EWT sentences ------------------------------------------------------

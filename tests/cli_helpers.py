@@ -1,0 +1,36 @@
+"""Run a recipe as a user does and check its one-line error (shared by the error and recipe tests)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def user_env() -> dict[str, str]:
+    """This environment without ``HYDRA_FULL_ERROR`` or ``TF_CPP_MIN_LOG_LEVEL``: what a user's shell has."""
+    env = {key: value for key, value in os.environ.items() if key not in ("HYDRA_FULL_ERROR", "TF_CPP_MIN_LOG_LEVEL")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def run_as_user(recipe: str, *overrides: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """``python recipes/<recipe>.py <overrides>`` from the repository root."""
+    return subprocess.run([sys.executable, f"recipes/{recipe}.py", *overrides], cwd=ROOT, env=user_env(),
+                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
+
+
+def assert_user_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
+    """Exit status 2 and exactly one stderr line, ``error: ...``, containing every fragment."""
+    shown = f"exit {result.returncode}\n--- stderr\n{result.stderr}\n--- stdout (tail)\n{result.stdout[-2000:]}"
+    assert result.returncode == 2, shown
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, shown
+    assert lines[0].startswith("error: "), shown
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, shown
+    for fragment in fragments:
+        assert fragment in lines[0], shown
+    return lines[0]
