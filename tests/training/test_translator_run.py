@@ -188,7 +188,9 @@ def test_predict_reports_bad_input_and_settings_in_one_line(run_dir, tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == f"error: {bad}:2: not UTF-8: byte 0xe9 at column 5"
     assert not (tmp_path / "out.txt").exists()
-    result = _recipe("predict.py", f"run_dir={run_dir}", f"input={bad}", f"output={tmp_path / 'out.txt'}",
+    good = tmp_path / "good.txt"
+    good.write_text("A man is running.\n", encoding="utf-8")
+    result = _recipe("predict.py", f"run_dir={run_dir}", f"input={good}", f"output={tmp_path / 'out.txt'}",
                      "decode.strategy=greedy", "decode.nbest=2")  # fmt: skip
     assert result.returncode == 2 and "decode.nbest=2 needs decode.strategy=beam" in result.stderr
 
