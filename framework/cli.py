@@ -133,10 +133,12 @@ def in_multirun() -> bool:
 def _train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Resolve, save the config, and train; a non-user error is recorded in metrics.json."""
     from framework.config_ranges import check_ranges
-    from framework.tasks import task_function
+    from framework.tasks import task_function, task_spec
 
     settings = absolute_paths(plain_config(cfg))
     check_ranges(settings)
+    # the task's local data files, read before the import: a bad one is refused in a second
+    corpus = task_function(settings.task, "read_data")(settings.data) if task_spec(settings.task).read_data else None
     import_backend_quietly()
     from framework.threads import apply_thread_settings
     from framework.training.resume import check_resumable  # imports Keras: after the quiet import
@@ -148,7 +150,7 @@ def _train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(settings))
     try:
-        return train(settings, run_dir)
+        return train(settings, run_dir, corpus) if corpus is not None else train(settings, run_dir)
     except UserError:
         raise
     except Exception as err:

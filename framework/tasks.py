@@ -18,17 +18,22 @@ class TaskSpec:
     """``train(settings, run_dir) -> metrics``; ``evaluate(run_dir, settings) -> metrics``;
     ``predict(run_dir, settings) -> message``. Train metrics carry ``objective`` (the dev metric
     sweeps optimise) and ``objective_direction`` (maximize or minimize). ``predict_reads_input``:
-    predict reads an ``input=`` file, which the recipe checks before it imports the backend."""
+    predict reads an ``input=`` file, which the recipe checks before it imports the backend.
+    ``read_data(data_config) -> corpus or None``: pure Python, the recipe calls it before it imports
+    the backend, so a bad data file is refused in a second; ``train`` gets what it returned as
+    ``corpus`` (None: train reads the data itself, e.g. through TFDS, after its distribution strategy)."""
 
     train: str
     evaluate: str
     predict: str
     predict_reads_input: bool = True
+    read_data: str | None = None
 
 
 TASKS: dict[str, TaskSpec] = {
     "tagging": TaskSpec(
         train="framework.training.tagger_run:train_tagger",
+        read_data="framework.data.corpus:read_local_tagging_corpus",
         evaluate="framework.tagging_tasks:evaluate_tagger",
         predict="framework.tagging_tasks:predict_tagger",
     ),
@@ -39,6 +44,7 @@ TASKS: dict[str, TaskSpec] = {
     ),
     "language_model": TaskSpec(
         train="framework.training.lm_run:train_language_model",
+        read_data="framework.data.text_corpus:load_text_corpus",
         evaluate="framework.lm_tasks:evaluate_language_model",
         predict="framework.lm_tasks:predict_language_model",
         predict_reads_input=False,  # it continues prompt="..."
@@ -59,6 +65,6 @@ def task_spec(task: str) -> TaskSpec:
 
 
 def task_function(task: str, kind: str) -> Callable:
-    """The ``kind`` (train, evaluate or predict) function of ``task``."""
+    """The ``kind`` (train, evaluate, predict or read_data) function of ``task``."""
     module, name = getattr(task_spec(task), kind).split(":")
     return getattr(importlib.import_module(module), name)

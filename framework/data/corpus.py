@@ -100,6 +100,13 @@ def _check_tags(sentences: list[Sentence], scheme: str, origin: str) -> None:
                 valid.add(tag)
 
 
+def read_local_tagging_corpus(data: Any) -> TaggingCorpus | None:
+    """The corpus when it comes from local files, else None: the training recipe reads it before it
+    imports TensorFlow (a bad file is refused in a second); TFDS reads run TensorFlow ops, which must
+    wait for the run's distribution strategy, so ``train_tagger`` reads those itself."""
+    return None if data.source == "tfds" else load_tagging_corpus(data)
+
+
 def load_tagging_corpus(data: Any) -> TaggingCorpus:
     """Read the splits named by ``data`` (files or TFDS) and convert tags to ``data.train_scheme``.
 

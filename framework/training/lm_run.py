@@ -53,13 +53,14 @@ def _streams(vocab: LMVocab, corpus: TextCorpus) -> dict[str, np.ndarray]:
             if getattr(corpus, split)}  # fmt: skip
 
 
-def train_language_model(cfg: Any, run_dir: Path) -> dict[str, Any]:
-    """Run one language-model experiment described by ``cfg`` (plain, resolved) into ``run_dir``."""
+def train_language_model(cfg: Any, run_dir: Path, corpus: TextCorpus | None = None) -> dict[str, Any]:
+    """Run one language-model experiment described by ``cfg`` (plain, resolved) into ``run_dir``;
+    ``corpus``: the lines already read (``load_text_corpus``), else read here."""
     run_dir.mkdir(parents=True, exist_ok=True)
     # before any TensorFlow op: MultiWorkerMirroredStrategy configures collective ops at program start
     strategy = make_strategy(cfg.trainer.strategy)
     set_seeds(cfg.trainer.seed, cfg.trainer.deterministic)
-    corpus = load_text_corpus(cfg.data)
+    corpus = corpus if corpus is not None else load_text_corpus(cfg.data)
     vocab = prepare_vocab(cfg, corpus, run_dir)
     streams = _streams(vocab, corpus)
     log.info("%s: %d train / %d dev / %d test lines; %s tokens, vocabulary %d; dev = %s", cfg.data.name,

@@ -66,13 +66,14 @@ def _build_model(cfg: Any, vocabs: TaggerVocabs, corpus: TaggingCorpus, steps: i
     return model
 
 
-def train_tagger(cfg: Any, run_dir: Path) -> dict[str, Any]:
-    """Run one tagging experiment described by ``cfg`` (plain, resolved) into ``run_dir``."""
+def train_tagger(cfg: Any, run_dir: Path, corpus: TaggingCorpus | None = None) -> dict[str, Any]:
+    """Run one tagging experiment described by ``cfg`` (plain, resolved) into ``run_dir``; ``corpus``:
+    the data already read (``read_local_tagging_corpus``), else read here."""
     run_dir.mkdir(parents=True, exist_ok=True)
     # before any TensorFlow op: MultiWorkerMirroredStrategy configures collective ops at program start
     strategy = make_strategy(cfg.trainer.strategy)
     set_seeds(cfg.trainer.seed, cfg.trainer.deterministic)
-    corpus = load_tagging_corpus(cfg.data)
+    corpus = corpus if corpus is not None else load_tagging_corpus(cfg.data)
     log.info("%s: %d train / %d dev / %d test sentences, scheme %s (trained as %s)", cfg.data.name,
              len(corpus.train), len(corpus.dev), len(corpus.test), corpus.scheme, corpus.train_scheme)  # fmt: skip
     vocabs = prepare_vocabs(cfg, corpus, run_dir)
