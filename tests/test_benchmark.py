@@ -30,8 +30,8 @@ def test_flops_count_by_hand():
 def recipe_run(tmp_path_factory) -> tuple[dict, str]:
     """recipes/benchmark.py at the tiny shapes, once for the file: what benchmark.json holds and what it printed."""
     run_dir = tmp_path_factory.mktemp("benchmark")
-    done = subprocess.run([sys.executable, "recipes/benchmark.py", *tiny_overrides("benchmark."),
-                           f"hydra.run.dir={run_dir}"], cwd=ROOT, capture_output=True, text=True, timeout=600)  # fmt: skip
+    command = [sys.executable, "recipes/benchmark.py", *tiny_overrides("benchmark."), f"hydra.run.dir={run_dir}"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads((run_dir / "benchmark.json").read_text()), done.stdout
 

@@ -3,7 +3,8 @@
 The recipes run as subprocesses, as a user runs them (``HYDRA_FULL_ERROR`` unset). Data errors
 must name the file and, where there is one, the line. Hydra's own compose errors (unknown key,
 wrong type, bad choice) keep Hydra's message, which names the key. Every run is tiny: the tiny
-model, one epoch of at most three steps; each subprocess still pays the TensorFlow import.
+model, one epoch of at most three steps; each subprocess that gets past its checks still pays the
+TensorFlow import (a tagger's bad data file is refused before it).
 """
 
 from __future__ import annotations
@@ -148,7 +149,8 @@ def test_hydra_compose_errors(tmp_path, recipe, overrides, fragments):
 def test_evaluate_and_predict_with_a_missing_run_dir(tmp_path):
     missing = tmp_path / "no_such_run"
     assert_user_error(run_as_user("evaluate", f"run_dir={missing}"), f"error: {missing}: run dir not found")
-    result = run_as_user("predict", f"run_dir={missing}", f"input={tmp_path / 'in.txt'}", f"output={tmp_path / 'out.conll'}")
+    result = run_as_user("predict", f"run_dir={missing}", f"input={tmp_path / 'in.txt'}",
+                         f"output={tmp_path / 'out.conll'}")  # fmt: skip
     assert_user_error(result, f"error: {missing}: run dir not found")
     assert not missing.exists()  # nothing written for a mistyped run dir
 

@@ -9,6 +9,11 @@ from typing import Any
 from framework.errors import DataError
 
 
+def _not_utf8(path: Path, line: int, byte: int, column: int) -> DataError:
+    """The one error both UTF-8 readers give for a bad byte (``column`` counts bytes from 1)."""
+    return DataError(path, line, f"not UTF-8: byte 0x{byte:02x} at column {column}")
+
+
 def read_utf8(path: str | Path) -> str:
     """The file's text without a leading BOM, which may be empty (a run's outputs can be).
 
@@ -27,7 +32,7 @@ def read_utf8(path: str | Path) -> str:
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
-        raise DataError(path, line, f"not UTF-8: byte 0x{data[err.start]:02x} at column {column}") from None
+        raise _not_utf8(path, line, data[err.start], column) from None
 
 
 def check_utf8_lines(path: str | Path) -> None:
@@ -43,8 +48,7 @@ def check_utf8_lines(path: str | Path) -> None:
                 try:
                     line.decode("utf-8")
                 except UnicodeDecodeError as err:  # "\n" never ends a multi-byte character: lines decode alone
-                    raise DataError(path, number, f"not UTF-8: byte 0x{line[err.start]:02x} at column {err.start + 1}"
-                                    ) from None  # fmt: skip
+                    raise _not_utf8(path, number, line[err.start], err.start + 1) from None
     except OSError as err:
         raise DataError(path, None, f"cannot read the file: {err.strerror or err}") from None
 
