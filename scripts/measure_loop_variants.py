@@ -11,9 +11,14 @@ the rewrites tried to move it, kept here so that the README's figures for them c
    recurrent kernels' gradient is one batched matmul after the loop;
 4. TensorFlow's own backward pass of the loop with the recurrent kernels held constant in it (a
    ``GradientTape`` inside ``tf.custom_gradient``), their gradient then one batched matmul of
-   ``h_{t-1}`` with the input projections' gradient, which is every step's ``dz`` already.
+   ``h_{t-1}`` with the input projections' gradient, which is every step's ``dz`` already;
+5. fewer activation ops a step: the weights' gate columns put in the order i, f, o, c once per call
+   (outside the loop), so one sigmoid covers the three sigmoid gates ([3, 2B, U]) instead of three;
+6. one sigmoid over all four gates, the candidate's tanh as ``2 sigmoid(2z) - 1`` with the factor 2
+   folded into the candidate's weight columns once per call.
 
-1 and 2 train the benchmark's tagger (training words/s, in turns, medians of ``--rounds``); 3 and 4
+1, 2, 5 and 6 train the benchmark's tagger (training words/s, in turns, medians of ``--rounds``; 5 and 6
+first checked to give the shipped outputs on the same weights); 3 and 4
 time forward + backward of one fused layer at the tagger's second layer's shapes and first check
 that they compute the shipped gradients. None of them is shipped: see the README ("Speed benchmark").
 
@@ -35,7 +40,7 @@ from keras import ops
 from framework import benchmarking
 from framework.config import BenchmarkShapes
 from framework.models import bidirectional, cudnn, hoisted_rnn
-from framework.models.hoisted_rnn import lstm_update_gate_major
+from framework.models.hoisted_rnn import lstm_update_gate_major, time_major
 
 
 TRACED: set[str] = set()  # the rewrites that a traced training step took (a check that each was measured)
@@ -54,6 +59,60 @@ def wide_gemm_step(forward_cell, backward_cell, units):
         return h, [h, c]
 
     return step
+
+
+def _gate_columns(weight, units, order):
+    """``weight`` [..., 4U] with its gate blocks (Keras' i, f, c, o) taken in ``order``, each scaled by ``scale``."""
+    blocks = [weight[..., g * units : (g + 1) * units] for g, _ in order]
+    return ops.concatenate([b if scale == 1 else b * scale for b, (_, scale) in zip(blocks, order)], axis=-1)
+
+
+def reordered_gates(order, update):
+    """Rewrites 5 and 6: the fused loop's projections and recurrent kernels with their gate blocks
+    in ``order`` ((Keras gate, scale) pairs), and ``update(z, c_previous) -> (h, c)`` as the step's gate math."""
+
+    def project(forward_cell, backward_cell, sequences, reversed_sequences, units):
+        x = ops.stack([time_major(sequences), time_major(reversed_sequences)], axis=0)  # [2, T, B, in]
+        kernels = bidirectional._stack(_gate_columns(forward_cell.kernel, units, order),
+                                       _gate_columns(backward_cell.kernel, units, order))  # fmt: skip
+        projected = ops.matmul(ops.reshape(x, (2, -1, x.shape[-1])), kernels)
+        if forward_cell.use_bias:
+            biases = bidirectional._stack(_gate_columns(forward_cell.bias, units, order),
+                                          _gate_columns(backward_cell.bias, units, order))  # fmt: skip
+            projected = projected + ops.expand_dims(biases, 1)
+        return bidirectional._gate_major_projections(projected, ops.shape(sequences)[1], ops.shape(sequences)[0],
+                                                     units)  # fmt: skip
+
+    def make_step(forward_cell, backward_cell, units):
+        TRACED.add(update.__name__)
+        kernels = hoisted_rnn.gate_major_kernels(
+            bidirectional._stack(_gate_columns(forward_cell.recurrent_kernel, units, order),
+                                 _gate_columns(backward_cell.recurrent_kernel, units, order)), units)  # fmt: skip
+
+        def step(z_input, states):
+            h_previous, c_previous = states
+            recurrent = ops.matmul(ops.reshape(h_previous, (1, 2, -1, units)), kernels)  # [4, 2, B, U]
+            h, c = update(z_input + ops.reshape(recurrent, (4, -1, units)), c_previous)
+            return h, [h, c]
+
+        return step
+
+    return project, make_step
+
+
+def one_sigmoid_ifo(z, c_previous):
+    """Rewrite 5's gate math: z [4, N, U] in the order i, f, o, c."""
+    sigmoid_gates, z_c = ops.split(z, [3], axis=0)
+    i, f, o = ops.unstack(ops.sigmoid(sigmoid_gates), axis=0)
+    c = f * c_previous + i * ops.tanh(ops.squeeze(z_c, 0))
+    return o * ops.tanh(c), c
+
+
+def one_sigmoid_all(z, c_previous):
+    """Rewrite 6's gate math: z [4, N, U] in Keras' order, the candidate's block doubled."""
+    i, f, s_c, o = ops.unstack(ops.sigmoid(z), axis=0)
+    c = f * c_previous + i * (2.0 * s_c - 1.0)
+    return o * ops.tanh(c), c
 
 
 def steps_per_iteration(k: int):
@@ -93,6 +152,14 @@ def replaced(module, name: str, value):
         yield
     finally:
         setattr(module, name, original)
+
+
+@contextlib.contextmanager
+def replaced_pair(project, make_step):
+    """Rewrites 5 and 6 in place: the fused loop's projections and its step."""
+    with replaced(bidirectional, "_project_gate_major", project):
+        with replaced(bidirectional, "_gate_major_lstm_step", make_step):
+            yield
 
 
 def hand_written_loop(projected, kernels):
@@ -226,14 +293,25 @@ def tagger_variants(shapes, ks: list[int], rounds: int) -> None:
     variants = {"shipped": (None, contextlib.nullcontext()),
                 "two wide recurrent GEMMs per step": ("wide", replaced(bidirectional, "_gate_major_lstm_step",
                                                                        wide_gemm_step))}  # fmt: skip
+    for name, key, order in (("one sigmoid over i, f, o", "one_sigmoid_ifo", ((0, 1), (1, 1), (3, 1), (2, 1))),
+                             ("one sigmoid over all four gates", "one_sigmoid_all", ((0, 1), (1, 1), (2, 2), (3, 1)))):
+        project, make_step = reordered_gates(order, globals()[key])
+        variants[name] = (key, replaced_pair(project, make_step))
     for k in ks:
         if shapes.seq_len % k == 0:
             variants[f"{k} steps per loop iteration"] = (f"{k} steps", replaced(bidirectional, "run_time_major",
                                                                                 steps_per_iteration(k)))  # fmt: skip
-    models = {}
+    models, reference = {}, None
     for name, (key, variant) in variants.items():
         with variant:
             models[name] = benchmarking._tagger(shapes, benchmarking.BILSTM_SOFTMAX)
+            if reference is None:
+                reference = models[name].get_weights(), models[name](x, training=True)
+            else:  # the same weights must give the shipped outputs
+                models[name].set_weights(reference[0])
+                gap = float(ops.max(ops.abs(models[name](x, training=True) - reference[1])))
+                if gap > 1e-5:
+                    raise SystemExit(f"error: the rewrite '{name}' differs from the shipped outputs by {gap:.2e}")
             models[name].train_on_batch(x, tags)  # traced with the variant
         if key is not None and key not in TRACED:
             raise SystemExit(f"error: the training step did not reach the rewrite '{name}' (no fused loop?)")

@@ -18,6 +18,7 @@ import pytest
 from benchmark_helpers import tiny_overrides
 from op_determinism import op_determinism
 from translator_helpers import random_translator
+from framework.config import BenchmarkShapes
 from framework.models import char_features, cudnn
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
@@ -120,14 +121,23 @@ def test_loop_variants_are_each_traced_timed_and_checked(monkeypatch, capsys):
     out = run_script("measure_loop_variants.py", arguments, monkeypatch, capsys)
     lines = out.strip().splitlines()
     # seq_len 6: 4 steps per iteration does not divide it and is left out
-    assert [line[:40].strip() for line in lines[1:5]] == [
-        "shipped", "two wide recurrent GEMMs per step", "2 steps per loop iteration", "3 steps per loop iteration"
+    assert [line[:40].strip() for line in lines[1:7]] == [
+        "shipped", "two wide recurrent GEMMs per step", "one sigmoid over i, f, o", "one sigmoid over all four gates",
+        "2 steps per loop iteration", "3 steps per loop iteration"
     ], out  # fmt: skip
-    assert all(re.search(rf"{NUMBER} words/s  x{NUMBER}", line) for line in lines[1:5]), out
-    agreement = re.search(r"gradients agree to (\S+) \(relative\)", lines[5])
+    assert all(re.search(rf"{NUMBER} words/s  x{NUMBER}", line) for line in lines[1:7]), out
+    agreement = re.search(r"gradients agree to (\S+) \(relative\)", lines[7])
     assert agreement and float(agreement.group(1)) < 1e-5, out
-    assert [line[:40].strip() for line in lines[6:]] == [
+    assert [line[:40].strip() for line in lines[8:]] == [
         "shipped", "hand-written backward pass", "kernel gradient after the loop"], out
+
+
+def test_loop_variants_refuse_a_rewrite_that_changes_the_outputs(monkeypatch, capsys):
+    script = runpy.run_path(str(SCRIPTS / "measure_loop_variants.py"))["tagger_variants"].__globals__
+    # rewrite 6's weights (Keras' gate order, candidate doubled) under rewrite 5's gate math
+    monkeypatch.setitem(script, "one_sigmoid_all", script["one_sigmoid_ifo"])
+    with cudnn.hoisting_everywhere(), pytest.raises(SystemExit, match="'one sigmoid over all four gates' differs"):
+        script["tagger_variants"](BenchmarkShapes.with_overrides(TINY_SHAPES), [], rounds=1)
 
 
 def test_loop_variants_refuse_a_rewrite_the_training_step_never_took(monkeypatch, capsys):
