@@ -1,4 +1,4 @@
-"""Run a recipe as a user does and check its one-line error (shared by the error and recipe tests)."""
+"""Run a recipe or script as a user does and check its one-line error (shared by the error, recipe and sweep tests)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,14 @@ def user_env() -> dict[str, str]:
     return env
 
 
-def run_as_user(recipe: str, *overrides: str, timeout: int = 600) -> subprocess.CompletedProcess:
+def run_command_as_user(command: list[str], timeout: int = 900) -> subprocess.CompletedProcess:
+    """``command`` from the repository root, in the user's environment."""
+    return subprocess.run(command, cwd=ROOT, env=user_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def run_as_user(recipe: str, *overrides: str, timeout: int = 900) -> subprocess.CompletedProcess:
     """``python recipes/<recipe>.py <overrides>`` from the repository root."""
-    return subprocess.run([sys.executable, f"recipes/{recipe}.py", *overrides], cwd=ROOT, env=user_env(),
-                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
+    return run_command_as_user([sys.executable, f"recipes/{recipe}.py", *overrides], timeout=timeout)
 
 
 def assert_user_error(result: subprocess.CompletedProcess, *fragments: str) -> str:

@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
 TINY = ("experiment=pos_sample", "model=tiny", "trainer.epochs=1", "trainer.max_steps_per_epoch=2",
         "callbacks.tensorboard=false")  # fmt: skip
-
-
-def run_recipe(recipe: str, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    """Run a recipe in a subprocess from the repo root (HYDRA_FULL_ERROR unset, as for a user)."""
-    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
-    env["PYTHONUNBUFFERED"] = "1"
-    return subprocess.run([sys.executable, f"recipes/{recipe}.py", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
 
 
 def shown(result: subprocess.CompletedProcess) -> str:

@@ -8,7 +8,8 @@ import math
 
 import pytest
 
-from sweep_helpers import TINY, run_recipe, shown
+from cli_helpers import run_as_user
+from sweep_helpers import TINY, shown
 
 
 def _rows(sweep_dir):
@@ -18,8 +19,8 @@ def _rows(sweep_dir):
 
 def test_grid_sweep_runs_every_combination_and_reports(tmp_path):
     sweep = tmp_path / "grid"
-    result = run_recipe("train", "-m", *TINY, "model.rnn.units=16,32", "model.rnn.cell=lstm,gru",
-                        f"hydra.sweep.dir={sweep}")  # fmt: skip
+    result = run_as_user("train", "-m", *TINY, "model.rnn.units=16,32", "model.rnn.cell=lstm,gru",
+                         f"hydra.sweep.dir={sweep}")  # fmt: skip
     assert result.returncode == 0, shown(result)
     statuses = [json.loads((sweep / str(n) / "metrics.json").read_text())["status"] for n in range(4)]
     assert statuses == ["ok"] * 4
@@ -35,7 +36,7 @@ def test_grid_sweep_runs_every_combination_and_reports(tmp_path):
 
 
 def test_failing_single_run_still_exits_non_zero(tmp_path):
-    result = run_recipe("train", *TINY, "optimizer.learning_rate=nan", f"hydra.run.dir={tmp_path / 'run'}")
+    result = run_as_user("train", *TINY, "optimizer.learning_rate=nan", f"hydra.run.dir={tmp_path / 'run'}")
     assert result.returncode != 0, shown(result)
     assert "learning_rate" in result.stderr
 
@@ -86,8 +87,8 @@ def test_parallel_trials_with_joblib_and_a_failing_trial(tmp_path):
     not stop the sweep: it records why and its objective's direction, and the report ranks it last.
     (The sequential launcher runs the same trial function: one sweep covers both, saving a process.)"""
     sweep = tmp_path / "parallel"
-    result = run_recipe("train", "-m", *TINY, "hydra/launcher=local_parallel", "optimizer.learning_rate=nan,0.001",
-                        f"hydra.sweep.dir={sweep}")  # fmt: skip
+    result = run_as_user("train", "-m", *TINY, "hydra/launcher=local_parallel", "optimizer.learning_rate=nan,0.001",
+                         f"hydra.sweep.dir={sweep}")  # fmt: skip
     assert result.returncode == 0, shown(result)
     assert "Joblib" in result.stdout + result.stderr
     failed = json.loads((sweep / "0" / "metrics.json").read_text())

@@ -7,7 +7,8 @@ import sqlite3
 
 import optuna
 import pytest
-from sweep_helpers import TINY, run_recipe, shown
+from cli_helpers import run_as_user
+from sweep_helpers import TINY, shown
 
 from framework.errors import ConfigError
 from framework.sweeps import pruning
@@ -40,7 +41,7 @@ def test_empty_search_space_is_a_config_error():
     ("hydra.sweeper.sampler=grid", "error: hydra.sweeper.sampler: unknown sampler 'grid' (tpe or random)"),
 ])  # fmt: skip
 def test_a_bad_sweeper_setting_is_one_error_line(tmp_path, override, message):
-    result = run_recipe("train", "-m", "hparams_search=pos_sample_optuna", override, f"hydra.sweep.dir={tmp_path}")
+    result = run_as_user("train", "-m", "hparams_search=pos_sample_optuna", override, f"hydra.sweep.dir={tmp_path}")
     assert result.returncode == 2, shown(result)
     assert result.stderr.strip().splitlines() == [message], shown(result)
 
@@ -71,7 +72,7 @@ def test_optuna_sweep_of_two_trials_resumes_from_its_storage(tmp_path):
             f"hydra.sweep.dir={sweep}", "hydra.sweeper.n_startup_trials=1",
             "hydra.sweeper.params={model.rnn.units:'choice(8,16)',"
             "optimizer.learning_rate:'tag(log,interval(0.001,0.1))'}"]  # fmt: skip
-    result = run_recipe("train", *args, "hydra.sweeper.n_trials=2")
+    result = run_as_user("train", *args, "hydra.sweeper.n_trials=2")
     assert result.returncode == 0, shown(result)
     summary = json.loads((sweep / "optuna.json").read_text())
     assert summary["direction"] == "maximize" and len(summary["trials"]) == 2
@@ -85,7 +86,7 @@ def test_optuna_sweep_of_two_trials_resumes_from_its_storage(tmp_path):
         assert metrics["objective"] == pytest.approx(trial["value"])
     report = (sweep / "sweep_report.md").read_text()
     assert "## Optuna study" in report and (sweep / "plots" / "optuna_history.png").is_file()
-    resumed = run_recipe("train", *args, "hydra.sweeper.n_trials=3")  # the study owes one more trial
+    resumed = run_as_user("train", *args, "hydra.sweeper.n_trials=3")  # the study owes one more trial
     assert resumed.returncode == 0, shown(resumed)
     with sqlite3.connect(sweep / "optuna.db") as db:
         assert db.execute("select count(*) from trials").fetchone()[0] == 3

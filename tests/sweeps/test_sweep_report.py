@@ -53,13 +53,14 @@ def test_report_when_every_trial_failed(tmp_path):
 
 
 def test_report_recipe(tmp_path):
-    from sweep_helpers import run_recipe, shown
+    from cli_helpers import run_as_user
+    from sweep_helpers import shown
 
     sweep = fake_sweep(tmp_path / "sweep")
-    result = run_recipe("report", f"sweep_dir={sweep}")
+    result = run_as_user("report", f"sweep_dir={sweep}")
     assert result.returncode == 0, shown(result)
     assert (sweep / "sweep_report.html").is_file() and (sweep / "trials.csv").is_file()
-    missing = run_recipe("report", f"sweep_dir={tmp_path / 'nope'}")
+    missing = run_as_user("report", f"sweep_dir={tmp_path / 'nope'}")
     assert missing.returncode == 2 and missing.stderr.startswith("error: ") and "not found" in missing.stderr
 
 

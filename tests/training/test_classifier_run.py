@@ -8,31 +8,21 @@ predicts from that run dir.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from cli_helpers import run_as_user
 from framework.evaluation import classification_metrics as cm
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _recipe(name: str, *overrides: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
-    return subprocess.run([sys.executable, str(ROOT / "recipes" / name), *overrides], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("spam") / "run"
-    result = _recipe("train.py", "experiment=spam_sample", "model=tiny_classifier", "model.pooling=attention",
-                     "data.class_weight=balanced", "trainer.epochs=2", "trainer.max_steps_per_epoch=3",
-                     "callbacks.tensorboard=false", f"hydra.run.dir={run}")  # fmt: skip
+    result = run_as_user("train", "experiment=spam_sample", "model=tiny_classifier", "model.pooling=attention",
+                         "data.class_weight=balanced", "trainer.epochs=2", "trainer.max_steps_per_epoch=3",
+                         "callbacks.tensorboard=false", f"hydra.run.dir={run}")  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     return run
 
@@ -76,7 +66,7 @@ def test_predictions_file_and_report(run_dir):
 
 def test_evaluate_recipe_rescores_the_recorded_test_split(run_dir):
     before = json.loads((run_dir / "metrics.json").read_text())
-    result = _recipe("evaluate.py", f"run_dir={run_dir}", "split=test")
+    result = run_as_user("evaluate", f"run_dir={run_dir}", "split=test")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "test/macro_f1" in result.stdout
     after = json.loads((run_dir / "metrics.json").read_text())
@@ -88,7 +78,7 @@ def test_predict_recipe_writes_label_probability_text(run_dir, tmp_path):
     texts = tmp_path / "texts.txt"
     texts.write_text("WINNER!! Call 09061701461 to claim your prize\n\nsee you at home later\n", encoding="utf-8")
     output = tmp_path / "labels.tsv"
-    result = _recipe("predict.py", f"run_dir={run_dir}", f"input={texts}", f"output={output}")
+    result = run_as_user("predict", f"run_dir={run_dir}", f"input={texts}", f"output={output}")
     assert result.returncode == 0, result.stderr[-3000:]
     lines = output.read_text(encoding="utf-8").splitlines()
     assert lines[1] == "" and len(lines) == 3  # one output line per input line, the blank one blank
@@ -101,7 +91,7 @@ def test_predict_recipe_writes_label_probability_text(run_dir, tmp_path):
 def test_predict_recipe_reports_a_bad_input_in_one_line(run_dir, tmp_path):
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"fine\nnot \xe9 utf8\n")
-    result = _recipe("predict.py", f"run_dir={run_dir}", f"input={bad}", f"output={tmp_path / 'out.tsv'}")
+    result = run_as_user("predict", f"run_dir={run_dir}", f"input={bad}", f"output={tmp_path / 'out.tsv'}")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == f"error: {bad}:2: not UTF-8: byte 0xe9 at column 5"
 

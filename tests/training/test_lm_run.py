@@ -6,14 +6,13 @@ The recipes run as subprocesses, exactly as a user runs them; the model and the 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from cli_helpers import run_as_user
+
 TINY = [
     "experiment=poetry_sample", "model.embedding.dim=8", "model.rnn.units=8", "model.rnn.layers=2",
     "trainer.epochs=2", "trainer.max_steps_per_epoch=3", "trainer.batch_size=8", "data.bptt=12",
@@ -23,9 +22,7 @@ TINY = [
 
 
 def _recipe(name: str, *overrides: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, f"recipes/{name}.py", *overrides], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    done = run_as_user(name, *overrides)
     assert done.returncode == 0, f"{name} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done
 

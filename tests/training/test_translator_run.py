@@ -9,12 +9,12 @@ every file, key and signature is there and that the numbers can be reproduced fr
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from cli_helpers import run_as_user, run_command_as_user
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ("experiment=mt_sample", "model.embedding_dim=16", "model.rnn.units=16", "data.vocab_size=500",
@@ -22,21 +22,10 @@ TINY = ("experiment=mt_sample", "model.embedding_dim=16", "model.rnn.units=16", 
         "callbacks.tensorboard=false")  # fmt: skip
 
 
-def _run(command: list[str]) -> subprocess.CompletedProcess:
-    """``command`` as a user runs it from the repository root, on the CPU, without Hydra's full tracebacks."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
-    env.pop("HYDRA_FULL_ERROR", None)
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-
-
-def _recipe(name: str, *overrides: str) -> subprocess.CompletedProcess:
-    return _run([sys.executable, str(ROOT / "recipes" / name), *overrides])
-
-
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("mt") / "run"
-    result = _recipe("train.py", *TINY, "decode.beam_size=3", f"hydra.run.dir={run}")
+    result = run_as_user("train", *TINY, "decode.beam_size=3", f"hydra.run.dir={run}")
     assert result.returncode == 0, result.stderr[-3000:]
     return run
 
@@ -86,8 +75,8 @@ def test_report_sections(run_dir):
 def test_evaluate_recipe_redecodes_with_overridden_beam(run_dir):
     before = json.loads((run_dir / "metrics.json").read_text())
     trained_hyp = (run_dir / "test.hyp.txt").read_text(encoding="utf-8")
-    result = _recipe("evaluate.py", f"run_dir={run_dir}", "split=test", "decode.beam_size=2",
-                     "decode.length_penalty=0.6")  # fmt: skip
+    result = run_as_user("evaluate", f"run_dir={run_dir}", "split=test", "decode.beam_size=2",
+                         "decode.length_penalty=0.6")  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     name = "test-beam2-lp0.6"  # every setting off the default is in the name
     assert f"{name}/bleu\t" in result.stdout and f"{name}/bleu_signature\tnrefs:1" in result.stdout
@@ -106,7 +95,7 @@ def test_translation_speed_script_reads_back_each_searchs_own_scores(run_dir, tm
     import shutil
 
     run = shutil.copytree(run_dir, tmp_path / "run")
-    result = _run(["bash", str(ROOT / "scripts" / "measure_translation_speed.sh"), str(run)])
+    result = run_command_as_user(["bash", str(ROOT / "scripts" / "measure_translation_speed.sh"), str(run)])
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
     metrics = json.loads((run / "metrics.json").read_text())
@@ -119,8 +108,9 @@ def test_translation_speed_script_reads_back_each_searchs_own_scores(run_dir, tm
 
 def _decoding_script_lines(script: str, run_dir: Path, sentences: int) -> list[str]:
     """What a decoding-speed script prints for the run's first ``sentences`` test sentences, one round."""
-    result = _run([sys.executable, f"scripts/{script}", str(run_dir), "--rounds", "1", "--sentences", str(sentences),
-                   "--batch-size", "4"])  # fmt: skip
+    command = [sys.executable, f"scripts/{script}", str(run_dir), "--rounds", "1", "--sentences", str(sentences),
+               "--batch-size", "4"]  # fmt: skip
+    result = run_command_as_user(command)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
     assert lines[0].startswith(f"{sentences} test sentences of "), result.stdout
@@ -147,14 +137,14 @@ def test_beam_pruning_script_times_both_and_compares_outputs(run_dir):
 def test_evaluate_recipe_scores_another_tsv_file(run_dir, tmp_path):
     pairs = tmp_path / "extra.tsv"
     pairs.write_text("A dog runs.\tEin Hund rennt.\nTwo cats sleep.\tZwei Katzen schlafen.\n", encoding="utf-8")
-    result = _recipe("evaluate.py", f"run_dir={run_dir}", f"file={pairs}")
+    result = run_as_user("evaluate", f"run_dir={run_dir}", f"file={pairs}")
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["file-extra/sentences"] == 2 and metrics["file-extra/decode"].startswith("beam 3")
     assert metrics["file-extra/file"] == str(pairs.resolve())
     assert (run_dir / "file-extra.ref.txt").read_text(encoding="utf-8") == "Ein Hund rennt.\nZwei Katzen schlafen.\n"
     # another search than the run's is named apart, as on the run's own splits
-    result = _recipe("evaluate.py", f"run_dir={run_dir}", f"file={pairs}", "decode.strategy=greedy")
+    result = run_as_user("evaluate", f"run_dir={run_dir}", f"file={pairs}", "decode.strategy=greedy")
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["file-extra-greedy/decode"].startswith("greedy") and metrics["file-extra/decode"].startswith("beam")
@@ -164,15 +154,15 @@ def test_predict_recipe_writes_translations_and_nbest_lists(run_dir, tmp_path):
     source = tmp_path / "src.txt"
     source.write_text("A man is running.\n\nTwo dogs play in the snow.\n", encoding="utf-8")
     output = tmp_path / "hyp.txt"
-    result = _recipe("predict.py", f"run_dir={run_dir}", f"input={source}", f"output={output}",
-                     "decode.strategy=beam", "decode.beam_size=5")  # fmt: skip
+    result = run_as_user("predict", f"run_dir={run_dir}", f"input={source}", f"output={output}",
+                         "decode.strategy=beam", "decode.beam_size=5")  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert "translated 3/3 lines" in result.stdout + result.stderr
     lines = output.read_text(encoding="utf-8").split("\n")
     assert len(lines) == 4 and lines[1] == "" and lines[3] == ""  # one line per input line, the blank one blank
     nbest = tmp_path / "nbest.txt"
-    result = _recipe("predict.py", f"run_dir={run_dir}", f"input={source}", f"output={nbest}",
-                     "decode.strategy=beam", "decode.beam_size=3", "decode.nbest=3")  # fmt: skip
+    result = run_as_user("predict", f"run_dir={run_dir}", f"input={source}", f"output={nbest}",
+                         "decode.strategy=beam", "decode.beam_size=3", "decode.nbest=3")  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     rows = [line.split(" ||| ") for line in nbest.read_text(encoding="utf-8").splitlines()]
     assert [row[0] for row in rows] == ["0", "0", "0", "1", "2", "2", "2"]
@@ -184,19 +174,19 @@ def test_predict_recipe_writes_translations_and_nbest_lists(run_dir, tmp_path):
 def test_predict_reports_bad_input_and_settings_in_one_line(run_dir, tmp_path):
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"fine\nnot \xe9 utf8\n")
-    result = _recipe("predict.py", f"run_dir={run_dir}", f"input={bad}", f"output={tmp_path / 'out.txt'}")
+    result = run_as_user("predict", f"run_dir={run_dir}", f"input={bad}", f"output={tmp_path / 'out.txt'}")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == f"error: {bad}:2: not UTF-8: byte 0xe9 at column 5"
     assert not (tmp_path / "out.txt").exists()
     good = tmp_path / "good.txt"
     good.write_text("A man is running.\n", encoding="utf-8")
-    result = _recipe("predict.py", f"run_dir={run_dir}", f"input={good}", f"output={tmp_path / 'out.txt'}",
-                     "decode.strategy=greedy", "decode.nbest=2")  # fmt: skip
+    result = run_as_user("predict", f"run_dir={run_dir}", f"input={good}", f"output={tmp_path / 'out.txt'}",
+                         "decode.strategy=greedy", "decode.nbest=2")  # fmt: skip
     assert result.returncode == 2 and "decode.nbest=2 needs decode.strategy=beam" in result.stderr
 
 
 def test_input_feeding_is_refused_before_training(tmp_path):
-    result = _recipe("train.py", *TINY, "model.input_feeding=true", f"hydra.run.dir={tmp_path / 'run'}")
+    result = run_as_user("train", *TINY, "model.input_feeding=true", f"hydra.run.dir={tmp_path / 'run'}")
     assert result.returncode == 2, result.stderr[-3000:]
     line = result.stderr.strip().splitlines()[-1]
     assert line.startswith("error: model.input_feeding=true makes the decoder step-wise") and "cuDNN" in line
@@ -204,8 +194,8 @@ def test_input_feeding_is_refused_before_training(tmp_path):
 
 def test_input_feeding_trains_with_the_opt_out(tmp_path):
     run_dir = tmp_path / "run"
-    result = _recipe("train.py", *TINY, "model.input_feeding=true", "model.rnn.allow_non_cudnn=true",
-                     "trainer.epochs=1", "decode.strategy=greedy", f"hydra.run.dir={run_dir}")  # fmt: skip
+    result = run_as_user("train", *TINY, "model.input_feeding=true", "model.rnn.allow_non_cudnn=true",
+                         "trainer.epochs=1", "decode.strategy=greedy", f"hydra.run.dir={run_dir}")  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert "test/bleu" in metrics
