@@ -148,6 +148,28 @@ def test_loop_variants_refuse_a_rewrite_the_training_step_never_took(monkeypatch
         run_script("measure_loop_variants.py", ["--rounds", "1", "--set", *TINY_SHAPES], monkeypatch, capsys)
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="compares against Keras on TensorFlow")
+def test_fused_lstm_ceiling_trains_all_three_taggers_and_names_pytorchs_kernel(monkeypatch, capsys):
+    pytest.importorskip("torch")
+    out = run_script("measure_fused_lstm_ceiling.py", ["--rounds", "2", "--set", *TINY_SHAPES], monkeypatch, capsys)
+    lines = out.strip().splitlines()
+    assert re.fullmatch(rf"tagger training, batch 4 x 6 steps, 1 BiLSTM layers of 8; medians of 2 rounds, in blocks; "
+                        rf"TensorFlow matmul GFLOP/s per round: {NUMBER}, {NUMBER}", lines[0]), out  # fmt: skip
+    kernel = r"LSTM kernel: oneDNN's fused LSTM \(mkldnn_rnn_layer\)"
+    assert re.fullmatch(rf"PyTorch \S+, \d+ threads, {kernel}", lines[1]), out
+    assert [line[:26].strip() for line in lines[2:]] == [
+        "our tagger (TensorFlow)", "plain Keras (TensorFlow)", "torch.nn.LSTM (PyTorch)"], out
+    rate = rf"{NUMBER} words/s  x{NUMBER} plain Keras  FLOP fraction {NUMBER}  \(rounds: {NUMBER}, {NUMBER}\)"
+    assert all(re.fullmatch(rate, line[26:].strip()) for line in lines[2:]), out
+    assert " x1.00 plain Keras" in lines[3], out  # plain Keras against itself
+
+
+def test_fused_lstm_ceiling_refuses_a_backend_other_than_tensorflow(monkeypatch, capsys):
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(SystemExit, match="compares against Keras on TensorFlow"):
+        run_script("measure_fused_lstm_ceiling.py", ["--set", *TINY_SHAPES], monkeypatch, capsys)
+
+
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.function and tf.GradientTape")
 def test_step_parts_are_all_timed_against_the_whole_step(monkeypatch, capsys):
     out = run_script("measure_step_parts.py", ["--rounds", "2", "--set", *TINY_SHAPES], monkeypatch, capsys)
