@@ -27,14 +27,19 @@ def run_as_user(recipe: str, *overrides: str, timeout: int = 900) -> subprocess.
     return run_command_as_user([sys.executable, f"recipes/{recipe}.py", *overrides], timeout=timeout)
 
 
+def shown(result: subprocess.CompletedProcess) -> str:
+    """The tail of a run's output, for assertion messages."""
+    return f"exit {result.returncode}\n--- stderr\n{result.stderr[-4000:]}\n--- stdout (tail)\n{result.stdout[-2000:]}"
+
+
 def assert_user_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
     """Exit status 2 and exactly one stderr line, ``error: ...``, containing every fragment."""
-    shown = f"exit {result.returncode}\n--- stderr\n{result.stderr}\n--- stdout (tail)\n{result.stdout[-2000:]}"
-    assert result.returncode == 2, shown
+    message = shown(result)
+    assert result.returncode == 2, message
     lines = result.stderr.splitlines()
-    assert len(lines) == 1, shown
-    assert lines[0].startswith("error: "), shown
-    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, shown
+    assert len(lines) == 1, message
+    assert lines[0].startswith("error: "), message
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, message
     for fragment in fragments:
-        assert fragment in lines[0], shown
+        assert fragment in lines[0], message
     return lines[0]

@@ -1,8 +1,6 @@
 """The benchmark's figures exist and are consistent (shape, not speed: speed is never unit-tested)."""
 
 import json
-import subprocess
-import sys
 import types
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from benchmark_helpers import TINY, tiny_overrides
+from cli_helpers import run_as_user
 from framework import benchmarking
 from framework.benchmarking import format_table, lstm_flops_per_word, timed_in_turns
 
@@ -30,8 +29,7 @@ def test_flops_count_by_hand():
 def recipe_run(tmp_path_factory) -> tuple[dict, str]:
     """recipes/benchmark.py at the tiny shapes, once for the file: what benchmark.json holds and what it printed."""
     run_dir = tmp_path_factory.mktemp("benchmark")
-    command = [sys.executable, "recipes/benchmark.py", *tiny_overrides("benchmark."), f"hydra.run.dir={run_dir}"]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = run_as_user("benchmark", *tiny_overrides("benchmark."), f"hydra.run.dir={run_dir}", timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads((run_dir / "benchmark.json").read_text()), done.stdout
 

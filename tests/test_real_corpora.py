@@ -8,13 +8,12 @@ through the same configs and loaders the recipes use. Skipped where ``../shared/
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
 
+from cli_helpers import run_as_user
 from framework.cli import plain_config
 from framework.config import register_configs
 from framework.data.corpus import load_tagging_corpus
@@ -96,8 +95,7 @@ def test_one_epoch_of_the_pos_recipe_on_ud_ewt_learns(tmp_path, precision):
     and under mixed precision (README "Mixed precision")."""
     overrides = ["experiment=pos_ud_ewt", f"paths.data_dir={DATA}", "trainer.epochs=1", f"hydra.run.dir={tmp_path}",
                  f"trainer.precision={precision}"]  # fmt: skip
-    done = subprocess.run([sys.executable, "recipes/train.py", *overrides], cwd=ROOT, capture_output=True,
-                          text=True, timeout=1800)  # fmt: skip
+    done = run_as_user("train", *overrides, timeout=1800)
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["status"] == "ok" and metrics["test/tokens"] == 25094

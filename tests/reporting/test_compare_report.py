@@ -95,14 +95,11 @@ def test_config_diff_marks_missing_keys(tmp_path):
 
 
 def test_compare_recipe(tmp_path):
-    import subprocess
-    import sys
+    from cli_helpers import run_as_user
 
-    root = Path(__file__).resolve().parents[2]
     a = make_run(tmp_path / "a", "x: 1\n", {"status": "ok", "test/accuracy": 0.5})
     b = make_run(tmp_path / "b", "x: 2\n", {"status": "ok", "test/accuracy": 0.6})
-    command = [sys.executable, "recipes/compare.py", f"run_dirs=[{a},{b}]", f"output_dir={tmp_path / 'out'}"]
-    result = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=300)
+    result = run_as_user("compare", f"run_dirs=[{a},{b}]", f"output_dir={tmp_path / 'out'}", timeout=300)
     assert result.returncode == 0, result.stderr
     assert "| x | 1 | 2 |" in (tmp_path / "out" / "compare.md").read_text()
 

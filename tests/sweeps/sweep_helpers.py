@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import yaml
 
 TINY = ("experiment=pos_sample", "model=tiny", "trainer.epochs=1", "trainer.max_steps_per_epoch=2",
         "callbacks.tensorboard=false")  # fmt: skip
-
-
-def shown(result: subprocess.CompletedProcess) -> str:
-    """The tail of a recipe's output, for assertion messages."""
-    return f"exit {result.returncode}\n--- stderr\n{result.stderr[-4000:]}\n--- stdout\n{result.stdout[-2000:]}"
 
 
 def make_trial(sweep: Path, name: str, overrides: list[str], metrics: dict | None, history: list | None = None):

@@ -8,8 +8,8 @@ import math
 
 import pytest
 
-from cli_helpers import run_as_user
-from sweep_helpers import TINY, shown
+from cli_helpers import run_as_user, shown
+from sweep_helpers import TINY
 
 
 def _rows(sweep_dir):

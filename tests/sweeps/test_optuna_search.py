@@ -7,8 +7,8 @@ import sqlite3
 
 import optuna
 import pytest
-from cli_helpers import run_as_user
-from sweep_helpers import TINY, shown
+from cli_helpers import run_as_user, shown
+from sweep_helpers import TINY
 
 from framework.errors import ConfigError
 from framework.sweeps import pruning

@@ -53,8 +53,7 @@ def test_report_when_every_trial_failed(tmp_path):
 
 
 def test_report_recipe(tmp_path):
-    from cli_helpers import run_as_user
-    from sweep_helpers import shown
+    from cli_helpers import run_as_user, shown
 
     sweep = fake_sweep(tmp_path / "sweep")
     result = run_as_user("report", f"sweep_dir={sweep}")
