@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import statistics
+import types
 
 import framework  # noqa: F401  (first: it turns TensorFlow's oneDNN kernels on before TensorFlow loads)
 
@@ -40,7 +41,7 @@ from keras import ops
 from framework import benchmarking
 from framework.config import BenchmarkShapes
 from framework.models import bidirectional, cudnn, hoisted_rnn
-from framework.models.hoisted_rnn import lstm_update_gate_major, time_major
+from framework.models.hoisted_rnn import lstm_update_gate_major
 
 
 TRACED: set[str] = set()  # the rewrites that a traced training step took (a check that each was measured)
@@ -62,42 +63,46 @@ def wide_gemm_step(forward_cell, backward_cell, units):
 
 
 def _gate_columns(weight, units, order):
-    """``weight`` [..., 4U] with its gate blocks (Keras' i, f, c, o) taken in ``order``, each scaled by ``scale``."""
-    blocks = [weight[..., g * units : (g + 1) * units] for g, _ in order]
-    return ops.concatenate([b if scale == 1 else b * scale for b, (_, scale) in zip(blocks, order)], axis=-1)
+    """``weight`` [..., 4U] with its gate blocks (Keras' i, f, c, o) taken in ``order``, (gate, scale) pairs."""
+    blocks = [weight[..., gate * units : (gate + 1) * units] for gate, _ in order]
+    scaled = [block * scale if scale != 1 else block for block, (_, scale) in zip(blocks, order)]
+    return ops.concatenate(scaled, axis=-1)
 
 
+SHIPPED_PROJECTIONS = bidirectional._project_gate_major  # before any rewrite replaces them
+SHIPPED_STEP = bidirectional._gate_major_lstm_step
+
+
+@contextlib.contextmanager
 def reordered_gates(order, update):
-    """Rewrites 5 and 6: the fused loop's projections and recurrent kernels with their gate blocks
-    in ``order`` ((Keras gate, scale) pairs), and ``update(z, c_previous) -> (h, c)`` as the step's gate math."""
+    """Rewrites 5 and 6 in place: the shipped fused loop run on its cells' weights with their gate
+    blocks in ``order`` ((Keras gate, scale) pairs), and ``update(z, c_previous) -> (h, c)`` as its
+    step's gate math."""
+
+    def reordered(cell, units):
+        """The weights the shipped projection and step read, with their gate blocks reordered."""
+        return types.SimpleNamespace(
+            kernel=_gate_columns(cell.kernel, units, order),
+            recurrent_kernel=_gate_columns(cell.recurrent_kernel, units, order),
+            bias=_gate_columns(cell.bias, units, order) if cell.use_bias else None,
+            use_bias=cell.use_bias,
+        )
 
     def project(forward_cell, backward_cell, sequences, reversed_sequences, units):
-        x = ops.stack([time_major(sequences), time_major(reversed_sequences)], axis=0)  # [2, T, B, in]
-        kernels = bidirectional._stack(_gate_columns(forward_cell.kernel, units, order),
-                                       _gate_columns(backward_cell.kernel, units, order))  # fmt: skip
-        projected = ops.matmul(ops.reshape(x, (2, -1, x.shape[-1])), kernels)
-        if forward_cell.use_bias:
-            biases = bidirectional._stack(_gate_columns(forward_cell.bias, units, order),
-                                          _gate_columns(backward_cell.bias, units, order))  # fmt: skip
-            projected = projected + ops.expand_dims(biases, 1)
-        return bidirectional._gate_major_projections(projected, ops.shape(sequences)[1], ops.shape(sequences)[0],
-                                                     units)  # fmt: skip
+        return SHIPPED_PROJECTIONS(reordered(forward_cell, units), reordered(backward_cell, units), sequences,
+                                   reversed_sequences, units)  # fmt: skip
 
     def make_step(forward_cell, backward_cell, units):
+        return SHIPPED_STEP(reordered(forward_cell, units), reordered(backward_cell, units), units)
+
+    def gate_math(cell, z, c_previous):
         TRACED.add(update.__name__)
-        kernels = hoisted_rnn.gate_major_kernels(
-            bidirectional._stack(_gate_columns(forward_cell.recurrent_kernel, units, order),
-                                 _gate_columns(backward_cell.recurrent_kernel, units, order)), units)  # fmt: skip
+        return update(z, c_previous)
 
-        def step(z_input, states):
-            h_previous, c_previous = states
-            recurrent = ops.matmul(ops.reshape(h_previous, (1, 2, -1, units)), kernels)  # [4, 2, B, U]
-            h, c = update(z_input + ops.reshape(recurrent, (4, -1, units)), c_previous)
-            return h, [h, c]
-
-        return step
-
-    return project, make_step
+    with replaced(bidirectional, "_project_gate_major", project):
+        with replaced(bidirectional, "_gate_major_lstm_step", make_step):
+            with replaced(bidirectional, "lstm_update_gate_major", gate_math):
+                yield
 
 
 def one_sigmoid_ifo(z, c_previous):
@@ -152,14 +157,6 @@ def replaced(module, name: str, value):
         yield
     finally:
         setattr(module, name, original)
-
-
-@contextlib.contextmanager
-def replaced_pair(project, make_step):
-    """Rewrites 5 and 6 in place: the fused loop's projections and its step."""
-    with replaced(bidirectional, "_project_gate_major", project):
-        with replaced(bidirectional, "_gate_major_lstm_step", make_step):
-            yield
 
 
 def hand_written_loop(projected, kernels):
@@ -295,8 +292,7 @@ def tagger_variants(shapes, ks: list[int], rounds: int) -> None:
                                                                        wide_gemm_step))}  # fmt: skip
     for name, key, order in (("one sigmoid over i, f, o", "one_sigmoid_ifo", ((0, 1), (1, 1), (3, 1), (2, 1))),
                              ("one sigmoid over all four gates", "one_sigmoid_all", ((0, 1), (1, 1), (2, 2), (3, 1)))):
-        project, make_step = reordered_gates(order, globals()[key])
-        variants[name] = (key, replaced_pair(project, make_step))
+        variants[name] = (key, reordered_gates(order, globals()[key]))
     for k in ks:
         if shapes.seq_len % k == 0:
             variants[f"{k} steps per loop iteration"] = (f"{k} steps", replaced(bidirectional, "run_time_major",
