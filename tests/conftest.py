@@ -8,7 +8,11 @@ benchmark keeps PyTorch's default and records it (framework.environment).
 
 import framework  # noqa: F401  (first: it turns TensorFlow's oneDNN kernels on before TensorFlow loads)
 
+import contextlib
+
 import keras
+import pytest
+from op_determinism import op_determinism
 
 
 def pytest_configure(config):
@@ -20,6 +24,14 @@ def pytest_configure(config):
         return
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False
+
+
+@pytest.fixture
+def without_op_determinism():
+    """Op determinism off for one test: a seeded training run earlier in this process may have turned it
+    on, and with it on Keras will not compile with XLA (it sets ``jit_compile`` back to False, warning only)."""
+    with op_determinism(False) if keras.backend.backend() == "tensorflow" else contextlib.nullcontext():
+        yield
 
 
 # The longest test files, longest first (seconds each took in one two-worker run of the suite on the

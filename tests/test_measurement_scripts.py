@@ -6,7 +6,6 @@ sanity checks they make do).
 
 from __future__ import annotations
 
-import contextlib
 import re
 import runpy
 import sys
@@ -31,14 +30,6 @@ def run_script(name: str, arguments: list[str], monkeypatch, capsys) -> str:
     with cudnn.hoisting_everywhere():  # the loops under test run at 8 units, under MIN_HOISTED_UNITS
         runpy.run_path(str(SCRIPTS / name), run_name="__main__")
     return capsys.readouterr().out
-
-
-@pytest.fixture
-def without_op_determinism():
-    """Op determinism off for one test: a seeded training run earlier in this process may have turned it
-    on, and with it on Keras will not compile with XLA."""
-    with op_determinism(False) if keras.backend.backend() == "tensorflow" else contextlib.nullcontext():
-        yield
 
 
 @pytest.mark.parametrize("jit_compile", [False, True])

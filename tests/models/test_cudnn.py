@@ -161,7 +161,7 @@ def test_kernel_report_of_an_eligible_stack():
     assert set(report.values()) == {ELIGIBLE}
 
 
-def test_kernel_report_on_a_torch_gpu_under_jit_compile_says_generic(monkeypatch):
+def test_kernel_report_on_a_torch_gpu_under_jit_compile_says_generic(monkeypatch, without_op_determinism):
     """torch.compile (compile(jit_compile=True) on PyTorch) makes Keras skip cuDNN; the report says so."""
     from framework.models import cudnn
 
