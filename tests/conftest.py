@@ -16,6 +16,10 @@ from op_determinism import op_determinism
 
 
 def pytest_configure(config):
+    # pytest-xdist (3.6 and later) hands files out by their number of tests unless told not to, which
+    # undid LONGEST_FIRST (below): in a run of 2026-12-03 one worker ran alone for the last 136 s.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
     if keras.backend.backend() != "torch":
         return
     try:
@@ -35,25 +39,25 @@ def without_op_determinism():
 
 
 # The longest test files, longest first (seconds each took in one two-worker run of the suite on the
-# 2-core Intel Xeon at half its usual speed, 2026-12-03, 14:37 in all; README "Tests").
+# 2-core Intel Xeon, 2026-12-03, 16:07 in all; README "Tests").
 # CI runs the suite on two workers, one file at a time each (``-n 2 --dist loadfile``); a long file
 # that starts last keeps one worker busy alone at the end, so these start first.
 LONGEST_FIRST = [
-    "tests/training/test_translator_run.py",  # 199
-    "tests/training/test_tagger_run.py",  # 178
-    "tests/test_measurement_scripts.py",  # 174
-    "tests/test_benchmark.py",  # 110
-    "tests/sweeps/test_multirun.py",  # 105
-    "tests/sweeps/test_optuna_search.py",  # 80
-    "tests/training/test_lm_run.py",  # 74
-    "tests/models/test_seq2seq.py",  # 69
-    "tests/test_torch_backend.py",  # 67
-    "tests/training/test_precision.py",  # 58
-    "tests/test_cli_errors.py",  # 112 then; ~60 since its bad data files are refused before the TensorFlow import
-    "tests/test_jax_backend.py",  # 44 in CI (skipped there without $RNNSEQ_JAX_PYTHON)
-    "tests/test_gpu_check_script.py",  # 39
-    "tests/training/test_classifier_run.py",  # 39
-    "tests/test_threads.py",  # 32
+    "tests/test_measurement_scripts.py",  # 210
+    "tests/training/test_translator_run.py",  # 197
+    "tests/training/test_tagger_run.py",  # 160
+    "tests/sweeps/test_multirun.py",  # 129
+    "tests/test_benchmark.py",  # 114
+    "tests/test_torch_backend.py",  # 100
+    "tests/training/test_lm_run.py",  # 86
+    "tests/sweeps/test_optuna_search.py",  # 73
+    "tests/models/test_seq2seq.py",  # 72
+    "tests/test_cli_errors.py",  # 71
+    "tests/training/test_precision.py",  # 70
+    "tests/test_gpu_check_script.py",  # 47
+    "tests/test_jax_backend.py",  # 44 in CI (skipped without $RNNSEQ_JAX_PYTHON)
+    "tests/test_threads.py",  # 38
+    "tests/training/test_classifier_run.py",  # 35
 ]
 
 
