@@ -9,12 +9,15 @@ tagger, a translator and a classifier need different keys there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
+
+from framework.errors import ConfigError
 
 
 def _choices(name: str, values: str) -> type[Enum]:
@@ -306,8 +309,18 @@ class BenchmarkShapes:
     @staticmethod
     def with_overrides(overrides: list[str] | tuple[str, ...] = ()) -> Any:
         """The shapes with ``key=value`` overrides, checked against this schema (the measuring
-        scripts' ``--set``, as ``benchmark.key=value`` is the recipe's)."""
-        return OmegaConf.merge(OmegaConf.structured(BenchmarkShapes), OmegaConf.from_dotlist(list(overrides)))
+        scripts' ``--set``, as ``benchmark.key=value`` is the recipe's); a bad one is a ConfigError naming it."""
+        shapes = OmegaConf.structured(BenchmarkShapes)
+        for override in overrides:
+            try:
+                if "=" not in override:
+                    raise ValueError("expected key=value")
+                shapes = OmegaConf.merge(shapes, OmegaConf.from_dotlist([override]))
+            except (ValueError, OmegaConfBaseException) as err:
+                keys = ", ".join(field.name for field in fields(BenchmarkShapes))
+                known = f" (keys: {keys})" if isinstance(err, ConfigKeyError) else ""
+                raise ConfigError(f"--set {override}: {str(err).splitlines()[0]}{known}") from None
+        return shapes
 
 
 @dataclass

@@ -16,6 +16,7 @@ import argparse
 import statistics
 
 from framework import benchmarking
+from framework.cli import user_errors
 from framework.config import BenchmarkShapes
 
 
@@ -24,7 +25,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=8)
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="benchmark shapes, e.g. steps=10")
     args = parser.parse_args()
-    shapes = BenchmarkShapes.with_overrides(args.set)
+    with user_errors():  # a bad --set key or value: one error line, before any timing
+        shapes = BenchmarkShapes.with_overrides(args.set)
     x, tags = benchmarking.tagger_batch(shapes)
     bilstm = benchmarking.BILSTM_SOFTMAX
     ours, plain = benchmarking._tagger(shapes, bilstm), benchmarking._plain_tagger(shapes, bilstm)

@@ -30,6 +30,7 @@ import keras
 import numpy as np
 
 from framework import benchmarking
+from framework.cli import user_errors
 from framework.config import BenchmarkShapes
 
 
@@ -74,7 +75,8 @@ def main() -> None:
         import torch
     except ImportError:
         raise SystemExit("error: PyTorch is not installed (pip install -e '.[torch]')") from None
-    shapes = BenchmarkShapes.with_overrides(args.set)
+    with user_errors():  # a bad --set key or value: one error line, before any timing
+        shapes = BenchmarkShapes.with_overrides(args.set)
     keras.utils.set_random_seed(0)
     torch.manual_seed(0)
     benchmarking.loops_for_process_threads()  # as in training

@@ -48,9 +48,14 @@ def test_time_tagger_step_refuses_to_time_without_the_xla_it_was_asked_for(monke
         run_script("time_tagger_step.py", ["--jit-compile", "--set", *TINY_SHAPES], monkeypatch, capsys)
 
 
-def test_time_tagger_step_rejects_an_unknown_shape(monkeypatch, capsys):
-    with pytest.raises(Exception, match="hidden_size"):
-        run_script("time_tagger_step.py", ["--set", "hidden_size=8"], monkeypatch, capsys)
+def test_time_tagger_step_rejects_an_unknown_shape_in_one_line(monkeypatch, capsys):
+    """Every script that takes ``--set`` checks it under framework.cli.user_errors, before any timing."""
+    with pytest.raises(SystemExit) as exited:
+        run_script("time_tagger_step.py", ["--set", "seq_len=4", "hidden_size=8"], monkeypatch, capsys)
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: --set hidden_size=8: Key 'hidden_size' not in 'BenchmarkShapes' (keys: ")
+    assert captured.err.count("\n") == 1 and captured.out == ""
 
 
 def test_kernel_gradient_cost_times_both_variants(monkeypatch, capsys):

@@ -20,3 +20,19 @@ def test_translation_speed_script_says_when_evaluate_fails(tmp_path):
     done = run_command_as_user(["bash", "scripts/measure_translation_speed.sh", str(run_dir)], timeout=300)
     assert done.returncode == 1
     assert f"error: {run_dir}: evaluate.py failed (decode.strategy=greedy); see {run_dir}/evaluate.log" in done.stderr
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("unitz=8", "--set unitz=8: Key 'unitz' not in 'BenchmarkShapes' (keys: batch_size, seq_len, units, "),
+    ("units=abc", "--set units=abc: Value 'abc' of type 'str' could not be converted to Integer"),
+    ("units", "--set units: expected key=value"),
+    ("cell=rnn", "--set cell=rnn: Invalid value 'rnn', expected one of [lstm, gru]"),
+])  # fmt: skip
+def test_a_bad_shape_override_is_a_config_error_naming_it(override, message):
+    from framework.config import BenchmarkShapes
+    from framework.errors import ConfigError
+
+    with pytest.raises(ConfigError) as raised:
+        BenchmarkShapes.with_overrides(["units=8", override])
+    assert str(raised.value).startswith(message) and "\n" not in str(raised.value)
+
