@@ -141,24 +141,13 @@ def test_sentences_from_examples_text_tags_and_errors():
         sentences_from_examples([{"tokens": [b"a"]}], "ner", None, "tfds:x/train")
 
 
-def test_catalog_dataset_without_network_is_a_config_error_about_the_internet(monkeypatch, tmp_path):
-    class Offline:
-        def download_and_prepare(self):
-            raise ConnectionError("Failed to establish a new connection: [Errno 101] Network is unreachable")
-
-    calls = []
-
-    def fake_builder(name, data_dir=None):
-        calls.append((name, data_dir))
-        return Offline()
-
-    monkeypatch.setattr(tfds, "builder", fake_builder)
+def test_catalog_dataset_without_network_is_a_config_error_about_the_internet(offline_tfds, tmp_path):
     with pytest.raises(ConfigError) as info:
         load_tfds_splits(_data_cfg(tfds_data_dir=str(tmp_path)))
     message = str(info.value)
     assert "internet" in message and "'conll2003'" in message and "ConnectionError" in message
     assert "data=conll2003" in message  # points at the offline, file-based alternative
-    assert calls == [("conll2003", str(tmp_path))]
+    assert offline_tfds == [("conll2003", str(tmp_path))]
 
 
 def test_unknown_catalog_name_is_a_config_error(monkeypatch):

@@ -75,24 +75,13 @@ def test_unknown_split_and_missing_language_are_one_line_errors(builder):
         pairs_from_examples([{"de": b"Hallo", "en": b"Hello"}], "en", "fr", "tfds:x/train")
 
 
-def test_catalog_dataset_without_network_is_a_config_error_about_the_internet(monkeypatch, tmp_path):
-    class Offline:
-        def download_and_prepare(self):
-            raise ConnectionError("Failed to establish a new connection: [Errno 101] Network is unreachable")
-
-    calls = []
-
-    def fake_builder(name, data_dir=None):
-        calls.append((name, data_dir))
-        return Offline()
-
-    monkeypatch.setattr(tfds, "builder", fake_builder)
+def test_catalog_dataset_without_network_is_a_config_error_about_the_internet(offline_tfds, tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_tfds_corpus(_data(tfds_name="wmt14_translate/de-en", tfds_data_dir=str(tmp_path)))
     message = str(caught.value)
     assert "internet" in message and "'wmt14_translate/de-en'" in message and "ConnectionError" in message
     assert "data=multi30k_en_de" in message  # points at the offline, file-based alternative
-    assert calls == [("wmt14_translate/de-en", str(tmp_path))]
+    assert offline_tfds == [("wmt14_translate/de-en", str(tmp_path))]
 
 
 def test_tfds_config_needs_a_name():
