@@ -20,6 +20,8 @@ import keras
 import numpy as np
 from omegaconf import OmegaConf
 
+from framework.cli import user_errors
+from framework.config import BenchmarkShapes
 from framework.environment import describe_environment
 from framework.errors import ConfigError
 from framework.inference.search import Searcher
@@ -467,6 +469,13 @@ def kernel_and_precision_comparison(b: Any, arch: TaggerArchitecture = BILSTM_SO
     rates["mixed_bfloat16_vs_float32_speedup"] = rates["mixed_bfloat16_train_words_per_second"] / default
     rates["one_call_vs_per_direction_cudnn_speedup"] = default / rates["per_direction_cudnn_train_words_per_second"]
     return rates
+
+
+def shapes_from_command_line(overrides: list[str]) -> Any:
+    """The measuring scripts' ``--set key=value`` shapes; a bad key or value is one ``error:`` line (exit 2),
+    before anything is built or timed."""
+    with user_errors():
+        return BenchmarkShapes.with_overrides(overrides)
 
 
 def loops_for_process_threads() -> None:

@@ -16,8 +16,6 @@ import argparse
 import statistics
 
 from framework import benchmarking
-from framework.cli import user_errors
-from framework.config import BenchmarkShapes
 
 
 def main() -> None:
@@ -25,8 +23,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=8)
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="benchmark shapes, e.g. steps=10")
     args = parser.parse_args()
-    with user_errors():  # a bad --set key or value: one error line, before any timing
-        shapes = BenchmarkShapes.with_overrides(args.set)
+    shapes = benchmarking.shapes_from_command_line(args.set)
     x, tags = benchmarking.tagger_batch(shapes)
     bilstm = benchmarking.BILSTM_SOFTMAX
     ours, plain = benchmarking._tagger(shapes, bilstm), benchmarking._plain_tagger(shapes, bilstm)

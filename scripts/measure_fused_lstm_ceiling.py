@@ -30,8 +30,6 @@ import keras
 import numpy as np
 
 from framework import benchmarking
-from framework.cli import user_errors
-from framework.config import BenchmarkShapes
 
 
 def torch_tagger(torch, shapes):
@@ -75,8 +73,7 @@ def main() -> None:
         import torch
     except ImportError:
         raise SystemExit("error: PyTorch is not installed (pip install -e '.[torch]')") from None
-    with user_errors():  # a bad --set key or value: one error line, before any timing
-        shapes = BenchmarkShapes.with_overrides(args.set)
+    shapes = benchmarking.shapes_from_command_line(args.set)
     keras.utils.set_random_seed(0)
     torch.manual_seed(0)
     benchmarking.loops_for_process_threads()  # as in training

@@ -20,8 +20,6 @@ import framework  # noqa: F401  (first: it turns TensorFlow's oneDNN kernels on 
 import keras
 
 from framework import benchmarking
-from framework.cli import user_errors
-from framework.config import BenchmarkShapes
 from framework.models import bidirectional
 
 
@@ -30,8 +28,7 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="benchmark shapes, e.g. units=128")
     parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
-    with user_errors():  # a bad --set key or value: one error line, before any timing
-        shapes = BenchmarkShapes.with_overrides(args.set)
+    shapes = benchmarking.shapes_from_command_line(args.set)
     x, tags = benchmarking.tagger_batch(shapes)
     shipped = benchmarking._tagger(shapes, benchmarking.BILSTM_SOFTMAX)
     shipped.train_on_batch(x, tags)  # traced with the shipped kernels

@@ -23,8 +23,6 @@ import numpy as np
 import tensorflow as tf
 
 from framework import benchmarking
-from framework.cli import user_errors
-from framework.config import BenchmarkShapes
 from framework.models import bidirectional
 from framework.models.hoisted_rnn import lstm_update_gate_major, run_time_major
 
@@ -45,8 +43,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10, help="timed loops per piece and round")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="benchmark shapes, e.g. units=128")
     args = parser.parse_args()
-    with user_errors():  # a bad --set key or value: one error line, before any timing
-        shapes = BenchmarkShapes.with_overrides(args.set)
+    shapes = benchmarking.shapes_from_command_line(args.set)
     batch, units, steps = shapes.batch_size, shapes.units, shapes.seq_len
     rng = np.random.default_rng(0)
 

@@ -39,8 +39,6 @@ import tensorflow as tf
 from keras import ops
 
 from framework import benchmarking
-from framework.cli import user_errors
-from framework.config import BenchmarkShapes
 from framework.models import bidirectional, cudnn, hoisted_rnn
 from framework.models.hoisted_rnn import lstm_update_gate_major
 
@@ -358,8 +356,7 @@ def main() -> None:
     parser.add_argument("--steps-per-iteration", type=int, nargs="*", default=[2, 4, 8], metavar="K")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="benchmark shapes, e.g. units=128")
     args = parser.parse_args()
-    with user_errors():  # a bad --set key or value: one error line, before any timing
-        shapes = BenchmarkShapes.with_overrides(args.set)
+    shapes = benchmarking.shapes_from_command_line(args.set)
     keras.utils.set_random_seed(0)
     with cudnn.hoisting_everywhere():  # the fused loop at any size given, as it runs at the default 256 units
         tagger_variants(shapes, args.steps_per_iteration, args.rounds)

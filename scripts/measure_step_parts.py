@@ -21,8 +21,6 @@ import numpy as np
 import tensorflow as tf
 
 from framework import benchmarking
-from framework.cli import user_errors
-from framework.config import BenchmarkShapes
 
 
 def step_parts(shapes) -> dict:
@@ -76,8 +74,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="benchmark shapes, e.g. units=128")
     args = parser.parse_args()
-    with user_errors():  # a bad --set key or value: one error line, before any timing
-        shapes = BenchmarkShapes.with_overrides(args.set)
+    shapes = benchmarking.shapes_from_command_line(args.set)
     seconds = benchmarking.timed_in_turns(step_parts(shapes), args.rounds, shapes.steps, shapes.warmup)
     whole = statistics.median(seconds["training step (train_on_batch)"])
     print(f"tagger, batch {shapes.batch_size} x {shapes.seq_len} steps, {shapes.units} units, {shapes.layers} layers; "

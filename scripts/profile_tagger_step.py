@@ -21,8 +21,6 @@ import time
 from pathlib import Path
 
 from framework import benchmarking
-from framework.cli import user_errors
-from framework.config import BenchmarkShapes
 from framework.onednn import onednn_state
 
 import tensorflow as tf  # noqa: E402 - after framework, which chooses TensorFlow's kernels before it loads
@@ -60,8 +58,7 @@ def main() -> None:
     parser.add_argument("--by-node", action="store_true", help="split each op type by the graph node that ran it")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="benchmark shapes, e.g. units=128")
     args = parser.parse_args()
-    with user_errors():  # a bad --set key or value: one error line, before any timing
-        shapes = BenchmarkShapes.with_overrides(args.set)
+    shapes = benchmarking.shapes_from_command_line(args.set)
     x, tags = benchmarking.tagger_batch(shapes)
     model = benchmarking._tagger(shapes, benchmarking.BILSTM_SOFTMAX)
     for _ in range(max(1, shapes.warmup)):

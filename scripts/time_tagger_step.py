@@ -22,8 +22,6 @@ import argparse
 import statistics
 
 from framework import benchmarking
-from framework.cli import user_errors
-from framework.config import BenchmarkShapes
 from framework.environment import describe_environment
 
 
@@ -34,8 +32,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA")
     args = parser.parse_args()
-    with user_errors():  # a bad --set key or value: one error line, before any timing
-        shapes = BenchmarkShapes.with_overrides(args.set)
+    shapes = benchmarking.shapes_from_command_line(args.set)
     benchmarking.loops_for_process_threads()  # as in training
     x, tags = benchmarking.tagger_batch(shapes)
     model = benchmarking._tagger(shapes, benchmarking.BILSTM_SOFTMAX)
