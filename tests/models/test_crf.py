@@ -16,7 +16,6 @@ import tensorflow as tf
 from keras import ops
 
 from framework.models.crf import CRF
-from op_determinism import op_determinism
 
 to_numpy = keras.ops.convert_to_numpy  # backend tensors (also PyTorch's, which np.asarray refuses)
 
@@ -275,16 +274,15 @@ def _toy_data(n: int = 16, seed: int = 0):
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="checks TensorFlow's graph tracing")
 @pytest.mark.parametrize("jit_compile", [False, True])
-def test_fit_in_graph_mode_reduces_loss(jit_compile):
+def test_fit_in_graph_mode_reduces_loss(jit_compile, without_op_determinism):
     """fit traces the NLL into a graph; with XLA too, as ``jit_compile="auto"`` does on GPU."""
     keras.utils.set_random_seed(0)
     tokens, tags = _toy_data()
     model = _tagger(_NLLTagger)
-    with op_determinism(False):  # a seeded training run in this process may have left it on; Keras drops XLA under it
-        model.compile(optimizer=keras.optimizers.Adam(0.05), run_eagerly=False, jit_compile=jit_compile)
-        assert model.jit_compile is jit_compile
-        _NLLTagger.eager_flags.clear()
-        history = model.fit(tokens, tags, batch_size=8, epochs=2, verbose=0, shuffle=False)
+    model.compile(optimizer=keras.optimizers.Adam(0.05), run_eagerly=False, jit_compile=jit_compile)
+    assert model.jit_compile is jit_compile
+    _NLLTagger.eager_flags.clear()
+    history = model.fit(tokens, tags, batch_size=8, epochs=2, verbose=0, shuffle=False)
     assert _NLLTagger.eager_flags and not any(_NLLTagger.eager_flags)  # traced, not eager
     losses = history.history["loss"]
     assert np.isfinite(losses).all() and losses[1] < losses[0]
