@@ -35,4 +35,3 @@ def test_a_bad_shape_override_is_a_config_error_naming_it(override, message):
     with pytest.raises(ConfigError) as raised:
         BenchmarkShapes.with_overrides(["units=8", override])
     assert str(raised.value).startswith(message) and "\n" not in str(raised.value)
-
