@@ -39,7 +39,7 @@ def without_op_determinism():
 
 
 # The longest test files, longest first (seconds each took in one two-worker run of the suite on the
-# 2-core Intel Xeon, 2026-12-03, 16:07 in all; README "Tests").
+# 2-core Intel Xeon, 2026-12-03, 16:07 in all; README "Tests"; ``scripts/pytest_timeline.py`` measures them).
 # CI runs the suite on two workers, one file at a time each (``-n 2 --dist loadfile``); a long file
 # that starts last keeps one worker busy alone at the end, so these start first.
 LONGEST_FIRST = [
