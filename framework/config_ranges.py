@@ -44,6 +44,7 @@ RULES_BY_NAME: dict[str, Rule] = {
     "early_stopping_patience": NOT_NEGATIVE,
     "time_limit_minutes": UNSET_OR_POSITIVE,
     "clipnorm": UNSET_OR_POSITIVE,
+    "learning_rate": (lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v > 0, "a positive number"),
     "seq_len": AT_LEAST_ONE,  # the benchmark's shapes and timing (recipes/benchmark.py)
     "embed_dim": AT_LEAST_ONE,
     "num_tags": AT_LEAST_ONE,

@@ -478,13 +478,13 @@ def test_nan_learning_rate_is_a_config_error(tmp_path, tiny_corpus, monkeypatch,
     assert math.isnan(cfg.optimizer.learning_rate)
     with pytest.raises(ConfigError, match="optimizer.learning_rate must be a positive number, got nan"):
         train_tagger(cfg, tmp_path / "direct")
-    # through the recipe's entry point: one error line, exit status 2, no "failed" metrics
+    # through the recipe's entry point: refused at start-up, one error line, exit status 2, nothing written
     run_dir = tmp_path / "cli"
     with pytest.raises(SystemExit) as info:
         _train_through_cli(cfg, run_dir, monkeypatch)
     assert info.value.code == 2
-    assert "error: optimizer.learning_rate must be a positive number" in capsys.readouterr().err
-    assert not (run_dir / "metrics.json").exists()
+    assert "error: optimizer.learning_rate=nan: expected a positive number" in capsys.readouterr().err
+    assert not run_dir.exists()
 
 
 def test_diverging_run_records_failed_status(tmp_path, tiny_corpus, monkeypatch):
