@@ -28,7 +28,8 @@ from framework.inference.search import Searcher
 from framework.models import bidirectional as bidirectional_layers
 from framework.models import cudnn as cudnn_rules
 from framework.models.cudnn import gpu_available, kernel_report
-from framework.models.build_translator import build_translator, check_translator_config
+from framework.models.build_translator import build_translator
+from framework.models.model_checks import check_translator_config
 from framework.models.kernel_observation import cudnn_passes_in_first_step
 from framework.models.precision import precision_policy
 from framework.models.rnn_stack import RecurrentStack

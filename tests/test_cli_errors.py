@@ -9,6 +9,7 @@ TensorFlow import (a tagger's bad data file is refused before it).
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -96,6 +97,40 @@ def test_a_bad_data_file_is_refused_before_the_backend_is_imported(tmp_path, mon
 def test_cudnn_breaking_setting(tmp_path):
     result = _train(tmp_path, "ner_sample", "model.rnn.recurrent_dropout=0.2")
     assert_user_error(result, "error: model.rnn:", "cuDNN", "recurrent_dropout=0.2", "model.rnn.allow_non_cudnn=true")
+    assert not (tmp_path / "run" / "config.yaml").exists()  # refused before anything was written
+
+
+@pytest.mark.parametrize(("experiment", "overrides", "fragment"), [
+    ("ner_sample", ["model.rnn.recurrent_dropout=0.2"], "take the RNN off the cuDNN kernel"),
+    ("spam_sample", ["model.rnn.cell=gru", "model.rnn.reset_after=false"], "reset_after=false"),
+    ("poetry_sample", ["model.rnn.unroll=true"], "unroll=true"),
+    ("mt_sample", ["model.attention=dot"], "model.attention=dot needs encoder outputs"),
+    ("mt_sample", ["model.input_feeding=true", "model.attention=general"], "model.rnn.allow_non_cudnn=true"),
+    ("pos_sample", ["optimizer.learning_rate=nan"], "optimizer.learning_rate=nan: expected a positive number"),
+])  # fmt: skip
+def test_model_config_mistakes_are_refused_before_the_data_and_the_backend(tmp_path, monkeypatch, experiment,
+                                                                          overrides, fragment):  # fmt: skip
+    """Every task's model checks (the cuDNN guard, a translator's sizes and input feeding) and the
+    optimizer's rate run at start-up: no data read, no TensorFlow import, nothing in the run dir."""
+    from hydra import compose, initialize_config_dir
+
+    from framework import cli, tasks
+    from framework.config import register_configs
+    from framework.errors import ConfigError
+
+    register_configs()
+    root = Path(__file__).resolve().parents[1]
+    with initialize_config_dir(config_dir=str(root / "conf"), version_base="1.3"):
+        cfg = compose("train", overrides=[f"paths.root_dir={root}", f"experiment={experiment}", *overrides])
+
+    def too_late(*_):
+        raise AssertionError("the data were read or the backend imported before the config was checked")
+
+    monkeypatch.setattr(cli, "import_backend_quietly", too_late)
+    monkeypatch.setattr(tasks, "task_function", too_late)
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        cli._train(cfg, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize(("override", "expected"), [

@@ -14,23 +14,11 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-BRIDGES = ("identity", "sum", "concat_dense")
-
+from framework.models.model_checks import check_bridge
 
 def source_layer(decoder_layer: int, encoder_layers: int, decoder_layers: int) -> int:
     """The encoder layer whose final states seed ``decoder_layer``."""
     return min(decoder_layer + max(0, encoder_layers - decoder_layers), encoder_layers - 1)
-
-
-def check_bridge(kind: str, bidirectional: bool, encoder_units: int, decoder_units: int) -> None:
-    """Raise ValueError when ``kind`` cannot map these sizes (caught as a config error upstream)."""
-    if kind not in BRIDGES:
-        raise ValueError(f"bridge must be one of {', '.join(BRIDGES)}, got {kind!r}")
-    if kind == "identity" and (bidirectional or encoder_units != decoder_units):
-        raise ValueError("bridge=identity needs a one-directional encoder with as many units as the decoder; "
-                         "use concat_dense (or sum for a bidirectional encoder of equal units)")  # fmt: skip
-    if kind == "sum" and (not bidirectional or encoder_units != decoder_units):
-        raise ValueError("bridge=sum needs a bidirectional encoder with as many units per direction as the decoder")
 
 
 @keras.saving.register_keras_serializable(package="rnnseq")

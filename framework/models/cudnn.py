@@ -1,4 +1,4 @@
-"""The cuDNN guard: refuse RNN settings that take a layer off cuDNN, and say which kernel runs.
+"""Which kernel each RNN layer runs on (cuDNN or generic), and the ``use_cudnn`` argument that makes it so.
 
 Keras runs LSTM/GRU on cuDNN only with tanh/sigmoid, no recurrent dropout, no unroll, a bias,
 right-padded masks and (GRU) ``reset_after=True``; otherwise it silently falls back to a much
@@ -15,7 +15,7 @@ from typing import Any
 
 import keras
 
-from framework.errors import ConfigError
+from framework.models.model_checks import cudnn_violations
 
 log = logging.getLogger(__name__)
 
@@ -57,34 +57,6 @@ def hoisting_everywhere():
         yield
     finally:
         MIN_HOISTED_UNITS, MIN_HOISTED_UNITS_MIXED, HOISTING_BACKENDS = saved
-
-
-def cudnn_violations(rnn: Any) -> list[str]:
-    """Reasons why layers built from ``rnn`` (an RNNConfig) could not run on cuDNN."""
-    reasons = []
-    if rnn.recurrent_dropout > 0:
-        reasons.append(f"recurrent_dropout={rnn.recurrent_dropout} (cuDNN has no recurrent dropout; use dropout)")
-    if rnn.activation != "tanh":
-        reasons.append(f"activation='{rnn.activation}' (cuDNN needs tanh)")
-    if rnn.recurrent_activation != "sigmoid":
-        reasons.append(f"recurrent_activation='{rnn.recurrent_activation}' (cuDNN needs sigmoid)")
-    if rnn.unroll:
-        reasons.append("unroll=true (cuDNN runs the whole sequence in one kernel)")
-    if not rnn.use_bias:
-        reasons.append("use_bias=false (cuDNN needs a bias)")
-    if rnn.cell == "gru" and not rnn.reset_after:
-        reasons.append("reset_after=false (cuDNN's GRU applies the reset gate after the matmul)")
-    return reasons
-
-
-def check_cudnn(rnn: Any, where: str = "model.rnn") -> None:
-    """Raise a ConfigError naming cuDNN unless every setting is eligible or the user opted out."""
-    reasons = cudnn_violations(rnn)
-    if reasons and not rnn.allow_non_cudnn:
-        raise ConfigError(
-            f"{where}: these settings take the RNN off the cuDNN kernel: {'; '.join(reasons)}. "
-            f"Fix them, or set {where}.allow_non_cudnn=true to accept the slower generic kernel."
-        )
 
 
 @functools.lru_cache(maxsize=1)

@@ -16,7 +16,8 @@ import keras
 from keras import ops
 
 from framework.errors import ConfigError
-from framework.models.cudnn import check_cudnn, use_cudnn_argument
+from framework.models.cudnn import use_cudnn_argument
+from framework.models.model_checks import check_cudnn
 from framework.models.eager_build import BuildOnRealInputs
 from framework.models.rnn_stack import opt_out_arguments, recurrent_layer
 

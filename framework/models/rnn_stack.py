@@ -13,7 +13,8 @@ from typing import Any
 import keras
 
 from framework.models.bidirectional import FusedBidirectional
-from framework.models.cudnn import check_cudnn, use_cudnn_argument
+from framework.models.cudnn import use_cudnn_argument
+from framework.models.model_checks import check_cudnn
 from framework.models.hoisted_rnn import HoistedGRU, HoistedLSTM
 
 

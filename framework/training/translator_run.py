@@ -22,7 +22,7 @@ from framework.environment import describe_environment
 from framework.evaluation.translation_metrics import bootstrap_bleu, corpus_scores
 from framework.inference.translation import DecodeSettings, Translation, best_texts, translate
 from framework.io import atomic_write_json, atomic_write_text
-from framework.models.build_translator import build_translator, check_translator_config
+from framework.models.build_translator import build_translator
 from framework.models.cudnn import log_kernels
 from framework.models.precision import precision_policy
 from framework.training import checkpointing
@@ -82,7 +82,6 @@ def train_translator(cfg: Any, run_dir: Path) -> dict[str, Any]:
     # before any TensorFlow op: MultiWorkerMirroredStrategy configures collective ops at program start
     strategy = make_strategy(cfg.trainer.strategy)
     set_seeds(cfg.trainer.seed, cfg.trainer.deterministic)
-    check_translator_config(cfg.model)  # config mistakes fail before any data is read
     test_settings = DecodeSettings.from_config(cfg.get("decode"))
     corpus = load_parallel_corpus(cfg.data)
     log.info("%s: %d train / %d dev / %d test pairs (%s -> %s)", cfg.data.name, len(corpus.train), len(corpus.dev),

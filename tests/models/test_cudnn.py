@@ -24,8 +24,6 @@ from framework.models.build import build_tagger
 from framework.models.cudnn import (
     HOISTING_BACKENDS,
     TORCH_PADDING,
-    check_cudnn,
-    cudnn_violations,
     gpu_available,
     kernel_report,
     layer_kernel,
@@ -33,6 +31,7 @@ from framework.models.cudnn import (
     planned_kernel,
     use_cudnn_argument,
 )
+from framework.models.model_checks import check_cudnn, cudnn_violations
 from framework.models.rnn_stack import RecurrentStack, stack_from_config
 
 ROOT = Path(__file__).resolve().parents[2]
