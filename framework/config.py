@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from enum import Enum
+from pathlib import Path
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
@@ -43,13 +44,20 @@ Split = _choices("Split", "train dev test")
 DecodeStrategy = _choices("DecodeStrategy", "greedy beam")
 
 
+# The repository's folder (conf/, samples/): ``${rnnseq.repo:}`` in a config, so that the corpora
+# slices shipped in samples/ are found whatever the launch dir.
+REPO_ROOT = Path(__file__).resolve().parents[1]
+OmegaConf.register_new_resolver("rnnseq.repo", lambda: str(REPO_ROOT), replace=True)
+
+
 @dataclass
 class PathsConfig:
-    """Where corpora live and where runs go (relative paths are relative to the launch dir)."""
+    """Where corpora live and where runs go (relative paths are relative to the launch dir; the
+    shipped samples are the repository's own)."""
 
     root_dir: str = "."
     data_dir: str = "../shared/data"
-    sample_dir: str = "${paths.root_dir}/samples"
+    sample_dir: str = "${rnnseq.repo:}/samples"
     output_dir: str = "runs"
 
 

@@ -205,8 +205,10 @@ def test_option_values():
     assert cfg["optimizer"]["clipnorm"] is None and cfg["data"]["lowercase"] is True
 
 
-def test_paths_and_run_dir_come_from_hydra():
-    """paths.root_dir is the launch dir (``${hydra:runtime.cwd}``); runs go under output_dir."""
+def test_paths_and_run_dir_come_from_hydra(tmp_path, monkeypatch):
+    """paths.root_dir is the launch dir (``${hydra:runtime.cwd}``); runs go under output_dir; the
+    shipped samples are the repository's, wherever the recipe is launched from."""
+    monkeypatch.chdir(tmp_path)  # launched from outside the repository
     cfg = _compose("train", hydra=True)
     instance = HydraConfig.instance()
     previous = instance.cfg
@@ -217,7 +219,7 @@ def test_paths_and_run_dir_come_from_hydra():
     finally:
         instance.cfg = previous
     assert resolved["paths"]["root_dir"] == os.getcwd()
-    assert resolved["paths"]["sample_dir"] == f"{os.getcwd()}/samples"
+    assert resolved["paths"]["sample_dir"] == str(ROOT / "samples")
     assert resolved["paths"]["data_dir"] == "../shared/data"
     assert run_dir.startswith("runs/pos_sample/")
     assert cfg.hydra.job.chdir is False
