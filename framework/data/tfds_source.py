@@ -8,11 +8,14 @@ raise errors without the file name and line number, and need every label set fix
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
 from framework.data.readers import Sentence
 from framework.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
 
 
 def _text(value: Any) -> str:
@@ -93,7 +96,10 @@ def prepare_builder(name: str, data_dir: str | None, download: bool, offline_hin
 
     try:
         builder = tfds.builder(name, data_dir=data_dir)
-        if download:
+        if download and not builder.is_prepared():
+            # said first: without the internet, TFDS's retries can take minutes before the error below
+            log.info("tensorflow-datasets: downloading %r and preparing it in %s (needs the internet, once; "
+                     "offline, %s)", name, builder.data_dir_root, offline_hint)  # fmt: skip
             builder.download_and_prepare()
     except Exception as err:  # noqa: BLE001 - network or catalog errors become one line
         raise ConfigError(

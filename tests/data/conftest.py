@@ -13,6 +13,11 @@ def offline_tfds(monkeypatch):
     tfds = pytest.importorskip("tensorflow_datasets")
 
     class Offline:
+        data_dir_root = "/nowhere/tensorflow_datasets"
+
+        def is_prepared(self):
+            return False
+
         def download_and_prepare(self):
             raise ConnectionError("Failed to establish a new connection: [Errno 101] Network is unreachable")
 

@@ -141,9 +141,11 @@ def test_sentences_from_examples_text_tags_and_errors():
         sentences_from_examples([{"tokens": [b"a"]}], "ner", None, "tfds:x/train")
 
 
-def test_catalog_dataset_without_network_is_a_config_error_about_the_internet(offline_tfds, tmp_path):
-    with pytest.raises(ConfigError) as info:
+def test_catalog_dataset_without_network_is_a_config_error_about_the_internet(offline_tfds, tmp_path, caplog):
+    with caplog.at_level("INFO", logger="framework.data.tfds_source"), pytest.raises(ConfigError) as info:
         load_tfds_splits(_data_cfg(tfds_data_dir=str(tmp_path)))
+    # before the download starts (offline, TFDS's retries can take minutes), the log says what it needs
+    assert "downloading 'conll2003' and preparing it in /nowhere/tensorflow_datasets (needs the internet" in caplog.text
     message = str(info.value)
     assert "internet" in message and "'conll2003'" in message and "ConnectionError" in message
     assert "data=conll2003" in message  # points at the offline, file-based alternative
