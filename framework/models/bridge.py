@@ -16,6 +16,7 @@ from keras import ops
 
 from framework.models.model_checks import check_bridge
 
+
 def source_layer(decoder_layer: int, encoder_layers: int, decoder_layers: int) -> int:
     """The encoder layer whose final states seed ``decoder_layer``."""
     return min(decoder_layer + max(0, encoder_layers - decoder_layers), encoder_layers - 1)
