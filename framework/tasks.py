@@ -39,6 +39,7 @@ TASKS: dict[str, TaskSpec] = {
     ),
     "classification": TaskSpec(
         train="framework.training.classifier_run:train_classifier",
+        read_data="framework.data.text_classification:read_corpus_files",
         evaluate="framework.classification_tasks:evaluate_classifier",
         predict="framework.classification_tasks:predict_classifier",
     ),
@@ -51,6 +52,7 @@ TASKS: dict[str, TaskSpec] = {
     ),
     "translation": TaskSpec(
         train="framework.training.translator_run:train_translator",
+        read_data="framework.data.parallel:read_local_parallel_corpus",
         evaluate="framework.translation_tasks:evaluate_translator",
         predict="framework.translation_tasks:predict_translator",
     ),

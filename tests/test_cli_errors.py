@@ -63,12 +63,14 @@ def test_bad_data_file(tmp_path, case):
     assert not (tmp_path / "run" / "model.keras").exists(), line  # refused before training
 
 
-@pytest.mark.parametrize(("experiment", "bad_file"), [
-    ("pos_sample", b"1\tHello\t_\tINTJ\n"),  # a tagger's CoNLL-U file with 4 of its 10 columns
-    ("poetry_sample", b"fine\nnot \xe9 UTF-8\n"),  # a language model's text
+@pytest.mark.parametrize(("experiment", "key", "bad_file"), [
+    ("pos_sample", "train", b"1\tHello\t_\tINTJ\n"),  # a tagger's CoNLL-U file with 4 of its 10 columns
+    ("poetry_sample", "train", b"fine\nnot \xe9 UTF-8\n"),  # a language model's text
+    ("spam_sample", "train", b"ham\tfine\nspam\n"),  # a classifier's row without its text
+    ("mt_sample", "train_src", b"fine\nnot \xe9 UTF-8\n"),  # a translator's source side
 ])  # fmt: skip
-def test_a_bad_data_file_is_refused_before_the_backend_is_imported(tmp_path, monkeypatch, experiment, bad_file):
-    """Taggers and language models read local data files before the TensorFlow import (seconds)."""
+def test_a_bad_data_file_is_refused_before_the_backend_is_imported(tmp_path, monkeypatch, experiment, key, bad_file):
+    """Every task reads its local data files before the TensorFlow import (seconds)."""
     from hydra import compose, initialize_config_dir
 
     from framework import cli
@@ -80,7 +82,7 @@ def test_a_bad_data_file_is_refused_before_the_backend_is_imported(tmp_path, mon
     register_configs()
     root = Path(__file__).resolve().parents[1]
     with initialize_config_dir(config_dir=str(root / "conf"), version_base="1.3"):
-        cfg = compose("train", overrides=[f"paths.root_dir={root}", f"experiment={experiment}", f"data.train={path}"])
+        cfg = compose("train", overrides=[f"paths.root_dir={root}", f"experiment={experiment}", f"data.{key}={path}"])
 
     def imported():
         raise AssertionError("the backend was imported before the data were read")

@@ -130,6 +130,13 @@ def _read_split(data: Any, split: str) -> ParallelSplit | None:
     return read_aligned(source, target) if source else None
 
 
+def read_local_parallel_corpus(data: Any) -> ParallelCorpus | None:
+    """The corpus when it comes from local files, else None: the training recipe reads it before it
+    imports TensorFlow (a bad file is refused in a second); TFDS reads run TensorFlow ops, which must
+    wait for the run's distribution strategy, so ``train_translator`` reads those itself."""
+    return None if data.source == "tfds" else load_parallel_corpus(data)
+
+
 def load_parallel_corpus(data: Any) -> ParallelCorpus:
     """Train, dev and test pairs of a TranslationDataConfig (files or a TFDS catalog corpus).
 

@@ -182,20 +182,39 @@ def _read(path: str, data: Any) -> list[Example]:
                          labels=list(data.labels) if data.labels else None)  # fmt: skip
 
 
-def load_corpus(data: Any, recorded: dict | None = None) -> ClassificationCorpus:
+NO_CORPUS = "data: set data.file (one corpus file, split here) or data.train (+ dev, test)"
+
+
+def read_corpus_files(data: Any) -> dict[str, list[Example]]:
+    """Every file a ClassificationDataConfig names, read and checked, by path: the training recipe
+    reads them before it imports TensorFlow, so a bad file is refused in a second; ``load_corpus``
+    then splits them (a resumed run by the split its run dir recorded)."""
+    paths = [data.train, data.dev, data.test] if data.train else [data.file]
+    if not any(paths):
+        raise ConfigError(NO_CORPUS)
+    return {path: _read(path, data) for path in paths if path}
+
+
+def load_corpus(data: Any, recorded: dict | None = None, files: dict[str, list[Example]] | None = None
+                ) -> ClassificationCorpus:  # fmt: skip
     """The corpus of a ClassificationDataConfig: per-split files, or one file split here.
 
     Args:
         data: the (plain) data config.
         recorded: a run's ``split.json``; when given, a single file is split by its recorded
             line numbers instead of by the seed, so evaluation sees exactly the run's test set.
+        files: the files already read (``read_corpus_files``); any other is read here.
     """
+
+    def read(path: str) -> list[Example]:
+        return files[path] if files and path in files else _read(path, data)
+
     if data.train:
-        splits = {name: _read(path, data) if path else [] for name, path in
+        splits = {name: read(path) if path else [] for name, path in
                   (("train", data.train), ("dev", data.dev), ("test", data.test))}  # fmt: skip
         record = {"mode": "files", "files": {name: getattr(data, name) for name in SPLITS}}
     elif data.file:
-        examples = _read(data.file, data)
+        examples = read(data.file)
         digest = hashlib.sha256(Path(data.file).read_bytes()).hexdigest()
         if recorded and recorded.get("mode") == "stratified":
             splits = _recorded_splits(data.file, examples, recorded, digest)
@@ -207,7 +226,7 @@ def load_corpus(data: Any, recorded: dict | None = None) -> ClassificationCorpus
         record = {"mode": "stratified", "file": data.file, "sha256": digest, "seed": data.split_seed,
                   "fractions": fractions}  # fmt: skip
     else:
-        raise ConfigError("data: set data.file (one corpus file, split here) or data.train (+ dev, test)")
+        raise ConfigError(NO_CORPUS)
     if not splits["dev"]:
         raise ConfigError("data: model selection needs a dev split (set data.dev or data.dev_fraction > 0)")
     _check_labels_seen(splits, data)

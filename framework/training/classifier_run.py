@@ -19,7 +19,7 @@ import numpy as np
 from framework.data.classification_pipeline import measure_padding, training_dataset
 from framework.data.pipeline import cap_epoch
 from framework.data.pretrained import load_vectors
-from framework.data.text_classification import (VOCAB_FILE, ClassificationCorpus, TextEncoder,
+from framework.data.text_classification import (VOCAB_FILE, ClassificationCorpus, Example, TextEncoder,
                                                 balanced_class_weights, build_encoder, load_corpus, read_split,
                                                 write_split)  # fmt: skip
 from framework.environment import describe_environment
@@ -91,14 +91,15 @@ def _build_model(cfg: Any, encoder: TextEncoder, steps: int) -> keras.Model:
     return model
 
 
-def train_classifier(cfg: Any, run_dir: Path) -> dict[str, Any]:
-    """Run one classification experiment described by ``cfg`` (plain, resolved) into ``run_dir``."""
+def train_classifier(cfg: Any, run_dir: Path, files: dict[str, list[Example]] | None = None) -> dict[str, Any]:
+    """Run one classification experiment described by ``cfg`` (plain, resolved) into ``run_dir``; ``files``:
+    the corpus files already read (``read_corpus_files``), else read here."""
     run_dir.mkdir(parents=True, exist_ok=True)
     # before any TensorFlow op: MultiWorkerMirroredStrategy configures collective ops at program start
     strategy = make_strategy(cfg.trainer.strategy)
     set_seeds(cfg.trainer.seed, cfg.trainer.deterministic)
     recorded = read_split(run_dir) if is_resuming(run_dir) else None  # a resumed run keeps its split
-    corpus = load_corpus(cfg.data, recorded)
+    corpus = load_corpus(cfg.data, recorded, files)
     write_split(corpus, run_dir)
     log.info("%s: %d train / %d dev / %d test texts, per class %s", cfg.data.name, len(corpus.train),
              len(corpus.dev), len(corpus.test), corpus.record["counts"])  # fmt: skip

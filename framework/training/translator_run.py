@@ -76,14 +76,15 @@ def dev_evaluator(cfg: Any, subwords: Subwords, dev: ParallelSplit):
     return evaluate, len(dev)
 
 
-def train_translator(cfg: Any, run_dir: Path) -> dict[str, Any]:
-    """Run one translation experiment described by ``cfg`` (plain, resolved) into ``run_dir``."""
+def train_translator(cfg: Any, run_dir: Path, corpus: ParallelCorpus | None = None) -> dict[str, Any]:
+    """Run one translation experiment described by ``cfg`` (plain, resolved) into ``run_dir``; ``corpus``:
+    the data already read (``read_local_parallel_corpus``), else read here."""
     run_dir.mkdir(parents=True, exist_ok=True)
     # before any TensorFlow op: MultiWorkerMirroredStrategy configures collective ops at program start
     strategy = make_strategy(cfg.trainer.strategy)
     set_seeds(cfg.trainer.seed, cfg.trainer.deterministic)
     test_settings = DecodeSettings.from_config(cfg.get("decode"))
-    corpus = load_parallel_corpus(cfg.data)
+    corpus = corpus if corpus is not None else load_parallel_corpus(cfg.data)
     log.info("%s: %d train / %d dev / %d test pairs (%s -> %s)", cfg.data.name, len(corpus.train), len(corpus.dev),
              len(corpus.test), cfg.data.src_lang, cfg.data.tgt_lang)  # fmt: skip
     subwords = prepare_subwords(cfg, corpus, run_dir)
