@@ -4,7 +4,7 @@ The recipes run as subprocesses, as a user runs them (``HYDRA_FULL_ERROR`` unset
 must name the file and, where there is one, the line. Hydra's own compose errors (unknown key,
 wrong type, bad choice) keep Hydra's message, which names the key. Every run is tiny: the tiny
 model, one epoch of at most three steps; each subprocess that gets past its checks still pays the
-TensorFlow import (a tagger's bad data file is refused before it).
+TensorFlow import (a bad local data file or model setting is refused before it).
 """
 
 from __future__ import annotations
