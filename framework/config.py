@@ -44,10 +44,25 @@ Split = _choices("Split", "train dev test")
 DecodeStrategy = _choices("DecodeStrategy", "greedy beam")
 
 
-# The repository's folder (conf/, samples/): ``${rnnseq.repo:}`` in a config, so that the corpora
-# slices shipped in samples/ are found whatever the launch dir.
-REPO_ROOT = Path(__file__).resolve().parents[1]
-OmegaConf.register_new_resolver("rnnseq.repo", lambda: str(REPO_ROOT), replace=True)
+# The folder above this package: the repository in a checkout (an editable install); see repository_dir.
+PACKAGE_PARENT = Path(__file__).resolve().parents[1]
+
+
+def repository_dir() -> str:
+    """``${rnnseq.repo:}``: the folder that holds the run's primary config dir (``conf/``) and the corpus
+    slices shipped beside it in ``samples/``, so that they are found whatever the launch dir, and from
+    the checkout whose ``conf/`` the recipe composed (the package may be installed elsewhere). Outside a
+    Hydra run (a test composing configs itself): the folder above this package."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized():
+        for source in HydraConfig.get().runtime.config_sources:
+            if source.provider == "main" and source.schema == "file":
+                return str(Path(source.path).resolve().parent)
+    return str(PACKAGE_PARENT)
+
+
+OmegaConf.register_new_resolver("rnnseq.repo", repository_dir, replace=True)
 
 
 @dataclass

@@ -11,6 +11,8 @@ import dataclasses
 import enum
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -223,6 +225,24 @@ def test_paths_and_run_dir_come_from_hydra(tmp_path, monkeypatch):
     assert resolved["paths"]["data_dir"] == "../shared/data"
     assert run_dir.startswith("runs/pos_sample/")
     assert cfg.hydra.job.chdir is False
+
+
+def test_samples_are_those_beside_the_composed_conf_wherever_the_package_is_installed(tmp_path):
+    """The package imported from elsewhere (installed into site-packages, or another checkout's) and the
+    recipe launched from another folder: the samples are still those beside the conf/ it composed."""
+    site = tmp_path / "site"
+    shutil.copytree(ROOT / "framework", site / "framework", ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    where = subprocess.run([sys.executable, "-c", "import framework; print(framework.__file__)"], cwd=tmp_path,
+                           env=env, capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    assert where == str(site / "framework" / "__init__.py")
+    result = subprocess.run([sys.executable, str(ROOT / "recipes" / "train.py"), "experiment=spam_sample",
+                             "--cfg", "job", "--resolve"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    resolved = OmegaConf.create(result.stdout)
+    assert resolved.paths.sample_dir == str(ROOT / "samples")
+    assert resolved.data.file == str(ROOT / "samples" / "sms_spam" / "sms_spam.tsv")
 
 
 # --- mistakes fail at compose time -------------------------------------------------------------
