@@ -106,6 +106,7 @@ def test_cudnn_breaking_setting(tmp_path):
     ("ner_sample", ["model.rnn.recurrent_dropout=0.2"], "take the RNN off the cuDNN kernel"),
     ("spam_sample", ["model.rnn.cell=gru", "model.rnn.reset_after=false"], "reset_after=false"),
     ("poetry_sample", ["model.rnn.unroll=true"], "unroll=true"),
+    ("poetry_sample", ["model.rnn.bidirectional=true"], "a language model reads left to right"),
     ("mt_sample", ["model.attention=dot"], "model.attention=dot needs encoder outputs"),
     ("mt_sample", ["model.input_feeding=true", "model.attention=general"], "model.rnn.allow_non_cudnn=true"),
     ("pos_sample", ["optimizer.learning_rate=nan"], "optimizer.learning_rate=nan: expected a positive number"),

@@ -15,9 +15,8 @@ from typing import Any
 import keras
 from keras import ops
 
-from framework.errors import ConfigError
 from framework.models.cudnn import use_cudnn_argument
-from framework.models.model_checks import check_cudnn
+from framework.models.model_checks import check_language_model_config
 from framework.models.eager_build import BuildOnRealInputs
 from framework.models.rnn_stack import opt_out_arguments, recurrent_layer
 
@@ -144,11 +143,9 @@ class LanguageModel(BuildOnRealInputs, keras.Model):
 
 
 def build_language_model(model: Any, vocab_size: int, seed: int = 0) -> LanguageModel:
-    """A LanguageModel for a LanguageModelConfig; the cuDNN guard runs here (ConfigError if refused)."""
+    """A LanguageModel for a LanguageModelConfig; its checks run here too (ConfigError if refused)."""
+    check_language_model_config(model)
     rnn = model.rnn
-    if rnn.bidirectional:
-        raise ConfigError("model.rnn.bidirectional: a language model reads left to right; set it to false")
-    check_cudnn(rnn)
     return LanguageModel(
         vocab_size=vocab_size,
         embedding_dim=model.embedding.dim,

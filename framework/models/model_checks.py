@@ -1,11 +1,12 @@
-"""The checks a model config must pass, in pure Python (no Keras), so that the recipes run them at
-start-up, before reading any data or importing the backend: a mistake is refused in about a second
+"""The checks a model config must pass, in pure Python (no Keras), so that the train recipe runs them
+at start-up, before reading any data or importing the backend: a mistake is refused in about a second
 and nothing is written to the run dir. The model builders run them again (the benchmark and the
 tests build models without a recipe).
 
 - the cuDNN guard: settings that take an LSTM/GRU off the cuDNN kernel, refused unless the config
   opts out (``allow_non_cudnn``); framework.models.cudnn says which kernel a layer then runs on;
-- a translator's input feeding, bridge, attention and sizes (framework.models.build_translator).
+- a translator's input feeding, bridge, attention and sizes (framework.models.build_translator);
+- a language model's direction (framework.models.language_model).
 """
 
 from __future__ import annotations
@@ -104,12 +105,22 @@ def check_translator_config(model: Any) -> None:
     _check_sizes(model)
 
 
+def check_language_model_config(model: Any) -> None:
+    """A LanguageModelConfig's checks: it reads left to right, through the cuDNN guard."""
+    if model.rnn.bidirectional:
+        raise ConfigError("model.rnn.bidirectional: a language model reads left to right; set it to false")
+    check_cudnn(model.rnn)
+
+
 def check_model_config(settings: Any) -> None:
     """The start-up checks of a recipe's resolved config: its task's model checks, where it has a model."""
     model = settings.get("model")
     if model is None or model.get("rnn") is None:
         return
-    if settings.get("task") == "translation":
+    task = settings.get("task")
+    if task == "translation":
         check_translator_config(model)
+    elif task == "language_model":
+        check_language_model_config(model)
     else:
         check_cudnn(model.rnn)
