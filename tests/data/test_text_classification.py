@@ -13,8 +13,8 @@ from omegaconf import OmegaConf
 from framework.data.classification_pipeline import training_dataset
 from framework.data.text_files import decode_utf8
 from framework.data.text_classification import (TextEncoder, balanced_class_weights, build_encoder, load_corpus,
-                                                pad_right, read_examples, read_split, stratified_split,
-                                                write_split)  # fmt: skip
+                                                pad_right, read_corpus_files, read_examples, read_split,
+                                                stratified_split, write_split)  # fmt: skip
 from framework.errors import ConfigError, DataError
 from framework.schemas.classification import ClassificationDataConfig
 
@@ -191,6 +191,31 @@ def test_load_corpus_from_split_files(tmp_path):
     corpus = load_corpus(_data(train=str(train), dev=str(dev)))
     assert (len(corpus.train), len(corpus.dev), len(corpus.test)) == (3, 1, 0)
     assert corpus.record["mode"] == "files"
+
+
+def test_files_read_up_front_are_the_ones_split(tmp_path):
+    """The train recipe reads and checks every named file before the TensorFlow import
+    (``read_corpus_files``); load_corpus then splits what was read, not the files again."""
+    train = _write(tmp_path, "a\tx y\nb\ty z\na\tx\n", "train.tsv")
+    dev = _write(tmp_path, "b\tz\n", "dev.tsv")
+    data = _data(train=str(train), dev=str(dev))
+    files = read_corpus_files(data)
+    assert list(files) == [str(train), str(dev)] and [e.text for e in files[str(train)]] == ["x y", "y z", "x"]
+    train.write_text("a\tchanged on disk\n", encoding="utf-8")
+    assert [e.text for e in load_corpus(data, files=files).train] == ["x y", "y z", "x"]
+    with pytest.raises(ConfigError, match="set data.file"):
+        read_corpus_files(_data())
+    with pytest.raises(DataError, match=r"bad\.tsv:2: "):
+        read_corpus_files(_data(file=str(_write(tmp_path, "a\tx\nb\n", "bad.tsv"))))
+
+
+def test_a_resumed_run_splits_the_file_read_up_front_by_its_recorded_split(tmp_path):
+    data = _data(file=str(SMS_SAMPLE), labels=["ham", "spam"])
+    corpus = load_corpus(data)
+    write_split(corpus, tmp_path)
+    again = load_corpus(_data(file=str(SMS_SAMPLE), labels=["ham", "spam"], split_seed=99), read_split(tmp_path),
+                        read_corpus_files(data))  # fmt: skip
+    assert [e.line for e in again.test] == [e.line for e in corpus.test]  # the record, not the new seed
 
 
 def test_dev_label_unseen_in_train_names_its_line(tmp_path):

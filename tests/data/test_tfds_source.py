@@ -16,6 +16,7 @@ from framework.data.tfds_source import (  # noqa: E402
     label_names_of,
     load_from_builder,
     load_tfds_splits,
+    prepare_builder,
     sentences_from_examples,
 )
 from framework.errors import ConfigError, DataError  # noqa: E402
@@ -150,6 +151,22 @@ def test_catalog_dataset_without_network_is_a_config_error_about_the_internet(of
     assert "internet" in message and "'conll2003'" in message and "ConnectionError" in message
     assert "data=conll2003" in message  # points at the offline, file-based alternative
     assert offline_tfds == [("conll2003", str(tmp_path))]
+
+
+def test_a_prepared_copy_is_not_downloaded_again(monkeypatch, caplog):
+    class Prepared:
+        data_dir_root = "/prepared/tensorflow_datasets"
+
+        def is_prepared(self):
+            return True
+
+        def download_and_prepare(self):
+            raise AssertionError("a prepared copy was downloaded again")
+
+    monkeypatch.setattr(tfds, "builder", lambda name, data_dir=None: Prepared())
+    with caplog.at_level("INFO", logger="framework.data.tfds_source"):
+        assert isinstance(prepare_builder("conll2003", None, True, "use local files"), Prepared)
+    assert "downloading" not in caplog.text
 
 
 def test_unknown_catalog_name_is_a_config_error(monkeypatch):
