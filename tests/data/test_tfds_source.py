@@ -153,20 +153,14 @@ def test_catalog_dataset_without_network_is_a_config_error_about_the_internet(of
     assert offline_tfds == [("conll2003", str(tmp_path))]
 
 
-def test_a_prepared_copy_is_not_downloaded_again(monkeypatch, caplog):
-    class Prepared:
-        data_dir_root = "/prepared/tensorflow_datasets"
+def test_a_prepared_copy_is_not_downloaded_again(fake_tfds, caplog):
+    def download():
+        raise AssertionError("a prepared copy was downloaded again")
 
-        def is_prepared(self):
-            return True
-
-        def download_and_prepare(self):
-            raise AssertionError("a prepared copy was downloaded again")
-
-    monkeypatch.setattr(tfds, "builder", lambda name, data_dir=None: Prepared())
+    calls = fake_tfds(True, download)
     with caplog.at_level("INFO", logger="framework.data.tfds_source"):
-        assert isinstance(prepare_builder("conll2003", None, True, "use local files"), Prepared)
-    assert "downloading" not in caplog.text
+        assert prepare_builder("conll2003", None, True, "use local files").is_prepared()
+    assert calls == [("conll2003", None)] and "downloading" not in caplog.text
 
 
 def test_unknown_catalog_name_is_a_config_error(monkeypatch):
