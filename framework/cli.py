@@ -133,12 +133,11 @@ def in_multirun() -> bool:
 def _train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Resolve, save the config, and train; a non-user error is recorded in metrics.json."""
     from framework.config_ranges import check_ranges
-    from framework.models.model_checks import check_model_config
     from framework.tasks import task_function, task_spec
 
     settings = absolute_paths(plain_config(cfg))
     check_ranges(settings)
-    check_model_config(settings)  # the cuDNN guard and a translator's sizes: before any data or the import
+    task_function(settings.task, "check_model")(settings.model)  # e.g. the cuDNN guard: before any data or import
     # the task's local data files, read before the import: a bad one is refused in a second
     corpus = task_function(settings.task, "read_data")(settings.data) if task_spec(settings.task).read_data else None
     import_backend_quietly()

@@ -17,7 +17,8 @@ from framework.errors import ConfigError
 class TaskSpec:
     """``train(settings, run_dir) -> metrics``; ``evaluate(run_dir, settings) -> metrics``;
     ``predict(run_dir, settings) -> message``. Train metrics carry ``objective`` (the dev metric
-    sweeps optimise) and ``objective_direction`` (maximize or minimize). ``predict_reads_input``:
+    sweeps optimise) and ``objective_direction`` (maximize or minimize). ``check_model(model_config)``:
+    the model config's checks (framework.models.model_checks), pure Python, which the recipe runs first. ``predict_reads_input``:
     predict reads an ``input=`` file, which the recipe checks before it imports the backend.
     ``read_data(data_config) -> corpus or None``: pure Python, the recipe calls it before it imports
     the backend, so a bad data file is refused in a second; ``train`` gets what it returned as
@@ -26,6 +27,7 @@ class TaskSpec:
     train: str
     evaluate: str
     predict: str
+    check_model: str
     predict_reads_input: bool = True
     read_data: str | None = None
 
@@ -33,18 +35,21 @@ class TaskSpec:
 TASKS: dict[str, TaskSpec] = {
     "tagging": TaskSpec(
         train="framework.training.tagger_run:train_tagger",
+        check_model="framework.models.model_checks:check_recurrent_model",
         read_data="framework.data.corpus:read_local_tagging_corpus",
         evaluate="framework.tagging_tasks:evaluate_tagger",
         predict="framework.tagging_tasks:predict_tagger",
     ),
     "classification": TaskSpec(
         train="framework.training.classifier_run:train_classifier",
+        check_model="framework.models.model_checks:check_recurrent_model",
         read_data="framework.data.text_classification:read_corpus_files",
         evaluate="framework.classification_tasks:evaluate_classifier",
         predict="framework.classification_tasks:predict_classifier",
     ),
     "language_model": TaskSpec(
         train="framework.training.lm_run:train_language_model",
+        check_model="framework.models.model_checks:check_language_model_config",
         read_data="framework.data.text_corpus:load_text_corpus",
         evaluate="framework.lm_tasks:evaluate_language_model",
         predict="framework.lm_tasks:predict_language_model",
@@ -52,6 +57,7 @@ TASKS: dict[str, TaskSpec] = {
     ),
     "translation": TaskSpec(
         train="framework.training.translator_run:train_translator",
+        check_model="framework.models.model_checks:check_translator_config",
         read_data="framework.data.parallel:read_local_parallel_corpus",
         evaluate="framework.translation_tasks:evaluate_translator",
         predict="framework.translation_tasks:predict_translator",
@@ -67,6 +73,6 @@ def task_spec(task: str) -> TaskSpec:
 
 
 def task_function(task: str, kind: str) -> Callable:
-    """The ``kind`` (train, evaluate, predict or read_data) function of ``task``."""
+    """The ``kind`` (train, evaluate, predict, check_model or read_data) function of ``task``."""
     module, name = getattr(task_spec(task), kind).split(":")
     return getattr(importlib.import_module(module), name)

@@ -23,6 +23,18 @@ def _train(tmp_path: Path, experiment: str, *overrides: str) -> subprocess.Compl
     return run_as_user("train", f"experiment={experiment}", *SMOKE, *overrides, f"hydra.run.dir={tmp_path / 'run'}")
 
 
+def _train_config(experiment: str, *overrides: str):
+    """The train recipe's config for ``experiment`` with ``overrides``, composed in this process."""
+    from hydra import compose, initialize_config_dir
+
+    from framework.config import register_configs
+
+    register_configs()
+    root = Path(__file__).resolve().parents[1]
+    with initialize_config_dir(config_dir=str(root / "conf"), version_base="1.3"):
+        return compose("train", overrides=[f"paths.root_dir={root}", f"experiment={experiment}", *overrides])
+
+
 def _assert_hydra_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
     """Hydra's compose error: non-zero exit, its message naming the key, and no traceback."""
     shown = f"exit {result.returncode}\n--- stderr\n{result.stderr}"
@@ -71,18 +83,12 @@ def test_bad_data_file(tmp_path, case):
 ])  # fmt: skip
 def test_a_bad_data_file_is_refused_before_the_backend_is_imported(tmp_path, monkeypatch, experiment, key, bad_file):
     """Every task reads its local data files before the TensorFlow import (seconds)."""
-    from hydra import compose, initialize_config_dir
-
     from framework import cli
-    from framework.config import register_configs
     from framework.errors import DataError
 
     path = tmp_path / "train.txt"
     path.write_bytes(bad_file)
-    register_configs()
-    root = Path(__file__).resolve().parents[1]
-    with initialize_config_dir(config_dir=str(root / "conf"), version_base="1.3"):
-        cfg = compose("train", overrides=[f"paths.root_dir={root}", f"experiment={experiment}", f"data.{key}={path}"])
+    cfg = _train_config(experiment, f"data.{key}={path}")
 
     def imported():
         raise AssertionError("the backend was imported before the data were read")
@@ -115,22 +121,20 @@ def test_model_config_mistakes_are_refused_before_the_data_and_the_backend(tmp_p
                                                                           overrides, fragment):  # fmt: skip
     """Every task's model checks (the cuDNN guard, a translator's sizes and input feeding) and the
     optimizer's rate run at start-up: no data read, no TensorFlow import, nothing in the run dir."""
-    from hydra import compose, initialize_config_dir
-
     from framework import cli, tasks
-    from framework.config import register_configs
     from framework.errors import ConfigError
 
-    register_configs()
-    root = Path(__file__).resolve().parents[1]
-    with initialize_config_dir(config_dir=str(root / "conf"), version_base="1.3"):
-        cfg = compose("train", overrides=[f"paths.root_dir={root}", f"experiment={experiment}", *overrides])
+    cfg = _train_config(experiment, *overrides)
+    task_function = tasks.task_function
 
     def too_late(*_):
         raise AssertionError("the data were read or the backend imported before the config was checked")
 
+    def only_the_model_check(task, kind):
+        return task_function(task, kind) if kind == "check_model" else too_late()
+
     monkeypatch.setattr(cli, "import_backend_quietly", too_late)
-    monkeypatch.setattr(tasks, "task_function", too_late)
+    monkeypatch.setattr(tasks, "task_function", only_the_model_check)
     with pytest.raises(ConfigError, match=re.escape(fragment)):
         cli._train(cfg, tmp_path / "run")
     assert not (tmp_path / "run").exists()

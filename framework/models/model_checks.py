@@ -7,6 +7,8 @@ tests build models without a recipe).
   opts out (``allow_non_cudnn``); framework.models.cudnn says which kernel a layer then runs on;
 - a translator's input feeding, bridge, attention and sizes (framework.models.build_translator);
 - a language model's direction (framework.models.language_model).
+
+framework.tasks names each task's check (``check_model``).
 """
 
 from __future__ import annotations
@@ -112,15 +114,6 @@ def check_language_model_config(model: Any) -> None:
     check_cudnn(model.rnn)
 
 
-def check_model_config(settings: Any) -> None:
-    """The start-up checks of a recipe's resolved config: its task's model checks, where it has a model."""
-    model = settings.get("model")
-    if model is None or model.get("rnn") is None:
-        return
-    task = settings.get("task")
-    if task == "translation":
-        check_translator_config(model)
-    elif task == "language_model":
-        check_language_model_config(model)
-    else:
-        check_cudnn(model.rnn)
+def check_recurrent_model(model: Any) -> None:
+    """A tagger's or classifier's model config: its recurrent stack, through the cuDNN guard."""
+    check_cudnn(model.rnn)
