@@ -1,0 +1,128 @@
+"""A tagger's inputs computed from raw token strings with TensorFlow ops, equal to the Python
+encoding (framework.data.batching.encode) on every Unicode code point.
+
+An exported tagger takes tokens, not ids, so its graph must normalise words, split characters and
+classify casing as training did. TensorFlow's string ops know an older Unicode than Python (and no
+``str.isdigit``), so the character classes and the lowercase fixes are read from this Python when
+the model is exported and written into the graph as code-point sets.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import unicodedata
+
+import tensorflow as tf
+
+from framework.data.vocab import CASING, Vocabulary
+
+
+def lookup_table(vocabulary: Vocabulary) -> tf.lookup.StaticHashTable:
+    """token -> id as ``Vocabulary.id``: unknown tokens, and a literal ``<pad>`` or ``<unk>``, get id 1."""
+    if not vocabulary.specials:
+        raise ValueError("lookup_table: expected a vocabulary with <pad> and <unk>")
+    keys = tf.constant(list(vocabulary.tokens[2:]), dtype=tf.string)
+    values = tf.range(2, len(vocabulary), dtype=tf.int32)
+    return tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(keys, values), default_value=1)
+
+
+def _code_points() -> range:
+    return range(sys.maxunicode + 1)
+
+
+def _is_surrogate(code: int) -> bool:
+    return 0xD800 <= code <= 0xDFFF
+
+
+@functools.cache
+def _char_sets() -> dict[str, tuple[int, ...]]:
+    """Code points per per-character predicate that ``casing_class`` depends on, as this Python sees them.
+
+    ``str.islower``/``isupper`` of a word are defined through these (CPython's unicodeobject.c): a word is
+    lower when it has a lowercase character and no uppercase or titlecase one; upper likewise.
+    """
+    sets: dict[str, list[int]] = {"digit": [], "lower": [], "upper": [], "title": []}
+    for code in _code_points():
+        if _is_surrogate(code):
+            continue
+        char = chr(code)
+        if char.isdigit():
+            sets["digit"].append(code)
+        if char.islower():
+            sets["lower"].append(code)
+        if char.isupper():
+            sets["upper"].append(code)
+        if unicodedata.category(char) == "Lt":
+            sets["title"].append(code)
+    return {name: tuple(codes) for name, codes in sets.items()}
+
+
+def char_class(codes: tuple[int, ...]) -> str:
+    """An RE2 character class matching exactly ``codes`` (sorted), written as ranges."""
+    parts, start, previous = [], None, None
+    for code in codes:
+        if start is None:
+            start = previous = code
+        elif code == previous + 1:
+            previous = code
+        else:
+            parts.append((start, previous))
+            start = previous = code
+    if start is not None:
+        parts.append((start, previous))
+    body = "".join(f"\\x{{{a:x}}}" if a == b else f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in parts)
+    return f"[{body}]"
+
+
+@functools.cache
+def lowercase_fixes() -> tuple[tuple[str, str], ...]:
+    """(character, Python's lowercase of it) where ``tf.strings.lower`` leaves it as it was: characters
+    newer than the Unicode of TensorFlow's ICU. Read once, from both libraries."""
+    changed = [chr(code) for code in _code_points() if not _is_surrogate(code) and chr(code).lower() != chr(code)]
+    with tf.init_scope():  # eagerly, also when first called while a serving function is traced
+        lowered = tf.strings.lower(tf.constant(changed), encoding="utf-8").numpy()
+    return tuple((char, char.lower()) for char, low in zip(changed, lowered) if low.decode("utf-8") != char.lower())
+
+
+def lowercase(tokens: tf.Tensor) -> tf.Tensor:
+    """``str.lower`` of every token (full case mapping, final sigma), as TensorFlow's ICU does it plus
+    the characters it does not know."""
+    lowered = tf.strings.lower(tokens, encoding="utf-8")
+    for char, low in lowercase_fixes():
+        lowered = tf.strings.regex_replace(lowered, f"\\x{{{ord(char):x}}}", low.replace("\\", "\\\\"))
+    return lowered
+
+
+def char_ids(tokens: tf.Tensor, table: tf.lookup.StaticHashTable, max_length: int) -> tf.Tensor:
+    """[B, T, C] character ids of [B, T] tokens: code points, each word cut at ``max_length``, zero-padded."""
+    chars = tf.strings.unicode_split(tokens, "UTF-8")[:, :, :max_length]
+    return tf.ragged.map_flat_values(table.lookup, chars).to_tensor(0)
+
+
+def casing_ids(tokens: tf.Tensor) -> tf.Tensor:
+    """[B, T] ids in ``CASING`` of ``casing_class(word)`` for every token; 0 (<pad>) for an empty one."""
+    sets = _char_sets()
+    chars = tf.strings.unicode_split(tf.reshape(tokens, [-1]), "UTF-8")  # [B*T, (C)]
+
+    def having(name: str) -> tf.RaggedTensor:
+        return tf.ragged.map_flat_values(tf.strings.regex_full_match, chars, char_class(sets[name]))
+
+    length = tf.cast(chars.row_lengths(), tf.int32)
+    digits = tf.reduce_sum(tf.cast(having("digit"), tf.int32), axis=-1)
+    lower, upper, title = (tf.reduce_any(having(name), axis=-1) for name in ("lower", "upper", "title"))
+    first_upper = tf.reduce_any(having("upper")[:, :1], axis=-1)
+    is_lower = lower & ~upper & ~title
+    is_upper = upper & ~lower & ~title
+    classes = [  # casing_class's tests, first match wins
+        ("numeric", tf.equal(digits, length)),
+        ("mainly_numeric", 2 * digits > length),
+        ("lower", is_lower),
+        ("upper", is_upper),
+        ("title", first_upper),
+        ("has_digit", digits > 0),
+    ]
+    ids = tf.fill(tf.shape(length), CASING.id("other"))
+    for name, holds in reversed(classes):
+        ids = tf.where(holds, CASING.id(name), ids)
+    return tf.reshape(tf.where(length > 0, ids, 0), tf.shape(tokens))

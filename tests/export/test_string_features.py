@@ -1,0 +1,65 @@
+"""The exported tagger's TensorFlow string ops against the Python encoding they replace, on every
+code point and on tricky words: any difference would tag a served token differently from predict.py."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from framework.data.vocab import CASING, Vocabulary, casing_class  # noqa: E402
+from framework.export.string_features import casing_ids, char_class, char_ids, lookup_table, lowercase  # noqa: E402
+
+# Planes 0 and 1; beyond them no character is cased or a digit (checked below). NUL is left out:
+# TensorFlow's lowercasing drops it (no reader of ours yields a token holding one).
+EVERY_CHARACTER = [chr(code) for code in range(1, 0x20000) if not 0xD800 <= code <= 0xDFFF]
+WORDS = ["The", "cat", "DOG", "McDonald", "3.5", "1,000", "12a", "a1", "A1", "x²", "²³", "١٢٣", "Ⅻ", "ǅungla",
+         "İstanbul", "ΟΔΟΣ", "ΣΑΣ", "Σ", "STRASSE", "ß", "Ａｂ", "😀", "a-B", "-", "HTTP://x.org", "iPhone",
+         "ǈ", "ǈA", "aǈ", "ŉ", "ꟁ", "Ꟁ", "U.S.", "mid-1990s"]  # fmt: skip
+
+
+def test_no_character_beyond_plane_1_has_case_or_is_a_digit():
+    beyond = (chr(code) for code in range(0x20000, sys.maxunicode + 1))
+    assert not [c for c in beyond if c.isdigit() or c.islower() or c.isupper() or c.istitle() or c.lower() != c]
+
+
+def test_casing_classes_match_pythons_for_every_character_and_tricky_words():
+    words = EVERY_CHARACTER + WORDS
+    got = casing_ids(tf.constant([words, ["x"] * len(words)])).numpy()[0]
+    expected = np.array([CASING.id(casing_class(word)) for word in words])
+    differ = [(word, CASING.tokens[g]) for word, g, e in zip(words, got, expected) if g != e]
+    assert not differ, differ[:10]
+
+
+def test_an_empty_token_is_padding():
+    assert casing_ids(tf.constant([["Word", ""]])).numpy().tolist() == [[CASING.id("title"), 0]]
+
+
+def test_lowercase_matches_str_lower_for_every_character_and_tricky_words():
+    words = EVERY_CHARACTER + WORDS + ["".join(WORDS)]
+    lowered = lowercase(tf.constant(words)).numpy()
+    differ = [word for word, low in zip(words, lowered) if low.decode("utf-8") != word.lower()]
+    assert not differ, [hex(ord(w[0])) for w in differ[:10]]
+
+
+def test_lookup_and_characters_follow_the_vocabulary():
+    words = Vocabulary.build(["the", "cat", "the"])
+    table = lookup_table(words)
+    ids = table.lookup(tf.constant(["the", "cat", "dog", "<pad>", "<unk>"])).numpy().tolist()
+    assert ids == [words.id(w) for w in ("the", "cat", "dog", "<pad>", "<unk>")] == [2, 3, 1, 1, 1]
+    chars = Vocabulary.build("thecat")
+    got = char_ids(tf.constant([["cat", "theta"], ["é", ""]]), lookup_table(chars), max_length=4).numpy()
+    assert got.shape == (2, 2, 4)
+    assert got[0, 1].tolist() == [chars.id(c) for c in "thet"]  # cut at max_length, as encode() does
+    assert got[1, 0].tolist() == [1, 0, 0, 0] and got[1, 1].tolist() == [0, 0, 0, 0]
+
+
+def test_char_class_writes_ranges_that_match_exactly_the_code_points():
+    pattern = char_class((0x41, 0x42, 0x43, 0x61, 0x1F600))
+    assert pattern == "[\\x{41}-\\x{43}\\x{61}\\x{1f600}]"
+    chars = ["A", "C", "D", "a", "b", "😀", "😁"]
+    matched = tf.strings.regex_full_match(tf.constant(chars), pattern).numpy().tolist()
+    assert matched == [True, True, False, True, False, True, False]
