@@ -227,8 +227,27 @@ def load_run_config(run_dir: str | Path) -> DictConfig:
     return OmegaConf.load(path)
 
 
+def _check_export_output(settings: DictConfig, task: str) -> None:
+    """Before the import: the task exports at all, and the output is new (an export is never overwritten)."""
+    from framework.tasks import task_function, task_spec
+
+    if task_spec(task).export is None:
+        task_function(task, "export")  # raises the one-line "none yet" error (importing nothing)
+    output = Path(settings.output) if settings.output else Path(settings.run_dir) / "export"
+    if output.exists():
+        raise ConfigError(f"output={output}: exists; remove it or give another path (an export is not overwritten)")
+
+
+def _check_export_backend() -> None:
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise ConfigError(f"export writes a TensorFlow SavedModel: run it on KERAS_BACKEND=tensorflow, "
+                          f"not {keras.backend.backend()}")  # fmt: skip
+
+
 def run_task_command(cfg: DictConfig, kind: str) -> Any:
-    """evaluate/predict: dispatch on the task recorded in the run dir's config."""
+    """evaluate/predict/export: dispatch on the task recorded in the run dir's config."""
     from framework.config_ranges import check_ranges
     from framework.data.text_files import check_utf8_lines
     from framework.tasks import task_function, task_spec
@@ -241,5 +260,9 @@ def run_task_command(cfg: DictConfig, kind: str) -> Any:
             raise ConfigError(f"output={settings.output}: is a directory; give the path of the file to write")
         if kind == "predict" and settings.get("input") and task_spec(task).predict_reads_input:
             check_utf8_lines(settings.input)  # a missing or non-UTF-8 input: refused before the import
+        if kind == "export":
+            _check_export_output(settings, task)
         import_backend_quietly()
+        if kind == "export":
+            _check_export_backend()
         return task_function(task, kind)(Path(settings.run_dir), settings)

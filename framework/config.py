@@ -288,6 +288,14 @@ class PredictConfig:
 
 
 @dataclass
+class ExportConfig:
+    """The root config of ``recipes/export.py``: a trained run as a TensorFlow SavedModel."""
+
+    run_dir: str = MISSING
+    output: Optional[str] = None  # a new directory; default <run_dir>/export
+
+
+@dataclass
 class ReportConfig:
     """The root config of ``recipes/report.py``: report a sweep dir's trials."""
 
@@ -364,6 +372,7 @@ def register_configs() -> None:
     store.store(name="train_schema", node=TrainConfig)
     store.store(name="evaluate_schema", node=EvaluateConfig)
     store.store(name="predict_schema", node=PredictConfig)
+    store.store(name="export_schema", node=ExportConfig)
     store.store(name="benchmark_schema", node=BenchmarkConfig)
     store.store(name="report_schema", node=ReportConfig)
     store.store(name="compare_schema", node=CompareConfig)

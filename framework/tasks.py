@@ -22,7 +22,8 @@ class TaskSpec:
     predict reads an ``input=`` file, which the recipe checks before it imports the backend.
     ``read_data(data_config) -> corpus or None``: pure Python, the recipe calls it before it imports
     the backend, so a bad data file is refused in a second; ``train`` gets what it returned as
-    ``corpus`` (None: train reads the data itself, e.g. through TFDS, after its distribution strategy)."""
+    ``corpus`` (None: train reads the data itself, e.g. through TFDS, after its distribution strategy).
+    ``export(run_dir, settings) -> message``: writes a TensorFlow SavedModel; None where the task has none yet."""
 
     train: str
     evaluate: str
@@ -30,6 +31,7 @@ class TaskSpec:
     check_model: str
     predict_reads_input: bool = True
     read_data: str | None = None
+    export: str | None = None
 
 
 TASKS: dict[str, TaskSpec] = {
@@ -39,6 +41,7 @@ TASKS: dict[str, TaskSpec] = {
         read_data="framework.data.corpus:read_local_tagging_corpus",
         evaluate="framework.tagging_tasks:evaluate_tagger",
         predict="framework.tagging_tasks:predict_tagger",
+        export="framework.export.tagger_export:export_tagger",
     ),
     "classification": TaskSpec(
         train="framework.training.classifier_run:train_classifier",
@@ -73,6 +76,10 @@ def task_spec(task: str) -> TaskSpec:
 
 
 def task_function(task: str, kind: str) -> Callable:
-    """The ``kind`` (train, evaluate, predict, check_model or read_data) function of ``task``."""
-    module, name = getattr(task_spec(task), kind).split(":")
+    """The ``kind`` (train, evaluate, predict, export, check_model or read_data) function of ``task``."""
+    where = getattr(task_spec(task), kind)
+    if where is None:
+        supported = ", ".join(sorted(name for name, spec in TASKS.items() if getattr(spec, kind)))
+        raise ConfigError(f"{kind}: a {task} run has none yet (supported for: {supported})")
+    module, name = where.split(":")
     return getattr(importlib.import_module(module), name)

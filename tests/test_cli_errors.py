@@ -204,6 +204,18 @@ def test_evaluate_without_run_dir_or_with_a_dir_that_is_no_run(tmp_path):
     assert_user_error(run_as_user("evaluate", f"run_dir={not_a_run}"), f"error: {not_a_run / 'config.yaml'}:")
 
 
+def test_export_of_a_missing_run_or_of_a_task_it_cannot_export(tmp_path):
+    """Both refused before the backend's import, with nothing written."""
+    missing = tmp_path / "no_such_run"
+    assert_user_error(run_as_user("export", f"run_dir={missing}"), f"error: {missing}: run dir not found")
+    classifier = tmp_path / "classifier_run"
+    classifier.mkdir()
+    (classifier / "config.yaml").write_text("task: classification\n", encoding="utf-8")
+    assert_user_error(run_as_user("export", f"run_dir={classifier}"),
+                      "error: export: a classification run has none yet (supported for: tagging)")  # fmt: skip
+    assert not missing.exists() and [p.name for p in classifier.iterdir()] == ["config.yaml"]
+
+
 @pytest.mark.parametrize(("recipe", "key"), [("report", "sweep_dir"), ("compare", "run_dirs")])
 def test_report_and_compare_without_their_mandatory_argument(tmp_path, recipe, key):
     assert_user_error(run_as_user(recipe, f"hydra.run.dir={tmp_path / 'run'}"), f"error: {key}: no value given")

@@ -238,6 +238,48 @@ def test_predict_recipe_tags_in_the_input_scheme(recipe_runs):
     assert predicted == expected
 
 
+def _serve_in_batches(export_dir: Path, sentences, features=None, batch: int = 64) -> list[list[str]]:
+    """Tags from an exported SavedModel loaded from disk, for every sentence."""
+    import tensorflow as tf
+
+    from framework.export.tagger_export import serve_sentences
+
+    served = tf.saved_model.load(str(export_dir))
+    return serve_sentences(served.serve, sentences, features, batch_size=batch)
+
+
+@pytest.mark.parametrize("task", ["pos", "ner"])
+def test_an_exported_savedmodel_tags_raw_tokens_as_the_run_did(recipe_runs, task, tmp_path):
+    """recipes/export.py (NER: chars, CRF, trained in IOBES, answers in the corpus's IOB2) and the
+    function behind it (POS): the SavedModel's tags for the test words are the run's test predictions."""
+    run = recipe_runs[task]
+    output = tmp_path / "export"
+    if task == "ner":
+        result = run_as_user("export", f"run_dir={run['run_dir']}", f"output={output}")
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert f"-> {output}" in result.stdout
+        again = run_as_user("export", f"run_dir={run['run_dir']}", f"output={output}")
+        assert_user_error(again, f"error: output={output}: exists")
+    else:
+        from omegaconf import OmegaConf
+
+        from framework.export.tagger_export import export_tagger
+
+        export_tagger(run["run_dir"], OmegaConf.create({"output": str(output)}))
+    assert not [p.name for p in tmp_path.iterdir() if p.name != "export"], "no staging dir left behind"
+    manifest = json.loads((output / "rnnseq_export.json").read_text())
+    assert manifest["tag_scheme"] == ("iob2" if task == "ner" else "none") and list(manifest["inputs"]) == ["tokens"]
+    sentences = [s.words for s in _read(task, TEST_FILES[task])]
+    expected = [[f[2] for f in block] for block in _conll_blocks(run["predictions"])]
+    assert _serve_in_batches(output, sentences) == expected
+    if task == "pos":  # an empty string inside a sentence would mask a word out mid-sentence: refused
+        import tensorflow as tf
+
+        served = tf.saved_model.load(str(output))  # held: its functions need its variables
+        with pytest.raises(tf.errors.InvalidArgumentError, match="padding must come after"):
+            served.serve(tf.constant([["The", "", "cat"]]))
+
+
 # A user's mistakes with a trained run: one error line, nothing written (the NER run above serves;
 # tests/test_cli_errors.py has the mistakes that need no trained run).
 
@@ -589,7 +631,8 @@ def test_feature_columns_and_casing_train_and_predict_from_the_corpus_format(tmp
     from framework import tagging_tasks
     from framework.training.tagger_run import train_tagger
 
-    cfg = _config(tiny_corpus, "data.feature_columns=[4]", "data.casing=true", "model.embedding.feature_dim=6")
+    cfg = _config(tiny_corpus, "data.feature_columns=[4]", "data.casing=true", "model.embedding.feature_dim=6",
+                  "data.lowercase=true")  # fmt: skip
     run_dir = tmp_path / "run"
     metrics = train_tagger(cfg, run_dir)
     assert metrics["status"] == "ok"
@@ -612,6 +655,15 @@ def test_feature_columns_and_casing_train_and_predict_from_the_corpus_format(tmp
     assert [tuple(line.split(" ")[0] for line in block) for block in blocks] == [s.words for s in test]
     expected = [line.split(" ")[2] for line in (run_dir / "test.predictions.conll").read_text().split("\n") if line]
     assert [line.split(" ")[1] for block in blocks for line in block] == expected
+    # exported, the tagger reads the feature column as a string input and computes the casing classes itself
+    from framework.export.tagger_export import export_tagger
+
+    export_tagger(run_dir, OmegaConf.create({"output": None}))
+    manifest = json.loads((run_dir / "export" / "rnnseq_export.json").read_text())
+    assert sorted(manifest["inputs"]) == ["features", "tokens"] and manifest["casing"] and manifest["lowercase"]
+    xpos = [s.features for s in read_conllu(tiny_corpus["test"], feature_columns=(4,))]
+    served = _serve_in_batches(run_dir / "export", [s.words for s in test], features=xpos, batch=5)
+    assert [tag for tags in served for tag in tags] == expected
 
 
 def test_plain_text_given_to_a_tagger_that_reads_feature_columns_is_refused():
