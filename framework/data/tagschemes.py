@@ -36,7 +36,7 @@ def check_scheme(scheme: str) -> None:
         raise ValueError(f"unknown tag scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
 
 
-def _parse(tag: str) -> tuple[str, str] | None:
+def parse_tag(tag: str) -> tuple[str, str] | None:
     """Split a tag into (prefix, type): ("O", "") for O, ("B", "PER") for B-PER; None if not IOB-shaped.
 
     Only the first hyphen separates, because types may contain hyphens (WNUT's ``creative-work``).
@@ -66,7 +66,7 @@ def tag_error(tag: str, scheme: str) -> str | None:
     check_scheme(scheme)
     if scheme == "none":
         return None if tag else "expected a non-empty tag, found ''"
-    parsed = _parse(tag)
+    parsed = parse_tag(tag)
     if parsed is not None and (parsed[0] == "O" or parsed[0] in _PREFIXES[scheme]):
         return None
     return f"expected {_EXPECTED[scheme]}, found {tag!r}"
@@ -81,7 +81,7 @@ def _parse_all(tags: Sequence[str], scheme: str) -> list[tuple[str, str]]:
         message = tag_error(tag, scheme)
         if message is not None:
             raise ValueError(f"tag {position}: {message}")
-        parsed.append(_parse(tag))
+        parsed.append(parse_tag(tag))
     return parsed
 
 
@@ -199,7 +199,7 @@ def allowed_transitions(labels: Sequence[str], scheme: str) -> tuple[np.ndarray,
     end = np.ones(size, dtype=bool)
     if scheme == "none":
         return transitions, start, end
-    parsed = [_parse(label) if tag_error(label, scheme) is None else None for label in labels]
+    parsed = [parse_tag(label) if tag_error(label, scheme) is None else None for label in labels]
     for j, tag in enumerate(parsed):
         if tag is None:
             continue
@@ -227,7 +227,7 @@ def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> str:
     for tags in tag_sequences:
         previous, current = "O", ""
         for tag in tags:
-            parsed = _parse(tag)
+            parsed = parse_tag(tag)
             if parsed is None:
                 return "none"
             seen = True

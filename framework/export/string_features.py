@@ -15,7 +15,7 @@ import unicodedata
 
 import tensorflow as tf
 
-from framework.data.vocab import CASING, Vocabulary
+from framework.data.vocab import CASING, Vocabulary, casing_class
 
 
 def lookup_table(vocabulary: Vocabulary) -> tf.lookup.StaticHashTable:
@@ -75,23 +75,53 @@ def char_class(codes: tuple[int, ...]) -> str:
     return f"[{body}]"
 
 
+# Uppercase letters whose lowercase ICU takes from its default locale (the process's LANG): Turkish and
+# Azeri lowercase I to dotless ı, Lithuanian adds a dot above to I, J, Į before accents. str.lower has no locale.
+LOCALE_SENSITIVE = "IJĮÌÍĨİ"
+
+
 @functools.cache
 def lowercase_fixes() -> tuple[tuple[str, str], ...]:
-    """(character, Python's lowercase of it) where ``tf.strings.lower`` leaves it as it was: characters
-    newer than the Unicode of TensorFlow's ICU. Read once, from both libraries."""
+    """(character, Python's lowercase of it) to write before ``tf.strings.lower`` runs: the locale-sensitive
+    letters, and the characters TensorFlow's ICU lowercases otherwise than this Python (those newer than
+    its Unicode). Read once, from both libraries."""
     changed = [chr(code) for code in _code_points() if not _is_surrogate(code) and chr(code).lower() != chr(code)]
     with tf.init_scope():  # eagerly, also when first called while a serving function is traced
         lowered = tf.strings.lower(tf.constant(changed), encoding="utf-8").numpy()
-    return tuple((char, char.lower()) for char, low in zip(changed, lowered) if low.decode("utf-8") != char.lower())
+    differ = {char for char, low in zip(changed, lowered) if low.decode("utf-8") != char.lower()}
+    return tuple((char, char.lower()) for char in sorted(differ | set(LOCALE_SENSITIVE)))
 
 
 def lowercase(tokens: tf.Tensor) -> tf.Tensor:
-    """``str.lower`` of every token (full case mapping, final sigma), as TensorFlow's ICU does it plus
-    the characters it does not know."""
-    lowered = tf.strings.lower(tokens, encoding="utf-8")
-    for char, low in lowercase_fixes():
-        lowered = tf.strings.regex_replace(lowered, f"\\x{{{ord(char):x}}}", low.replace("\\", "\\\\"))
-    return lowered
+    """``str.lower`` of every token (full case mapping, final sigma) in any locale: the fixes first, so
+    ICU meets only characters it lowercases as Python does. (ICU reads a token up to a NUL: the rest of a
+    token holding one is lost; no reader of ours yields one.)"""
+    fixes = lowercase_fixes()
+    if not fixes:
+        return tf.strings.lower(tokens, encoding="utf-8")
+    # one pass over every token finds the few that hold such a letter; the replacements run on those only
+    where = tf.where(tf.strings.regex_full_match(tokens, f"(?s).*{char_class(tuple(ord(c) for c, _ in fixes))}.*"))
+    few = tf.gather_nd(tokens, where)
+    for char, low in fixes:
+        few = tf.strings.regex_replace(few, f"\\x{{{ord(char):x}}}", low.replace("\\", "\\\\"))
+    return tf.strings.lower(tf.tensor_scatter_nd_update(tokens, where, few), encoding="utf-8")
+
+
+def mismatches(vocabs) -> list[str]:
+    """Code points of Unicode's planes 0 and 1 (beyond them none has a case or is a digit) whose
+    lowercase or casing class the graph computes otherwise than Python, for the features ``vocabs``
+    uses: checked at export, as the tests check them, for this TensorFlow and this Python."""
+    if not (vocabs.lowercase or vocabs.casing):
+        return []
+    chars = [chr(code) for code in range(1, 0x20000) if not _is_surrogate(code)]
+    wrong = set()
+    if vocabs.lowercase:
+        lowered = lowercase(tf.constant(chars)).numpy()
+        wrong |= {c for c, low in zip(chars, lowered) if low.decode("utf-8") != c.lower()}
+    if vocabs.casing:
+        classes = casing_ids(tf.constant([chars])).numpy()[0]
+        wrong |= {c for c, got in zip(chars, classes) if got != CASING.id(casing_class(c))}
+    return [f"U+{ord(c):04X}" for c in sorted(wrong)]
 
 
 def char_ids(tokens: tf.Tensor, table: tf.lookup.StaticHashTable, max_length: int) -> tf.Tensor:
@@ -110,8 +140,9 @@ def casing_ids(tokens: tf.Tensor) -> tf.Tensor:
 
     length = tf.cast(chars.row_lengths(), tf.int32)
     digits = tf.reduce_sum(tf.cast(having("digit"), tf.int32), axis=-1)
-    lower, upper, title = (tf.reduce_any(having(name), axis=-1) for name in ("lower", "upper", "title"))
-    first_upper = tf.reduce_any(having("upper")[:, :1], axis=-1)
+    upper_chars = having("upper")
+    lower, title = (tf.reduce_any(having(name), axis=-1) for name in ("lower", "title"))
+    upper, first_upper = tf.reduce_any(upper_chars, axis=-1), tf.reduce_any(upper_chars[:, :1], axis=-1)
     is_lower = lower & ~upper & ~title
     is_upper = upper & ~lower & ~title
     classes = [  # casing_class's tests, first match wins

@@ -20,7 +20,7 @@ def _parsed(tags: Sequence[str], scheme: str) -> tuple[list[int], list[str]]:
         message = tagschemes.tag_error(tag, scheme)
         if message is not None:
             raise ValueError(f"tag vocabulary: {message}")
-        prefix, kind = tagschemes._parse(tag)  # noqa: SLF001 - the one parser of the tag shapes
+        prefix, kind = tagschemes.parse_tag(tag)
         codes.append(_PREFIX_CODES[prefix])
         kinds.append(kind)
     return codes, kinds

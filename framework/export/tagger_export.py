@@ -24,7 +24,7 @@ import tensorflow as tf
 from framework.data.readers import read_columns
 from framework.environment import describe_environment
 from framework.errors import ConfigError, DataError
-from framework.export.string_features import casing_ids, char_ids, lookup_table, lowercase
+from framework.export.string_features import casing_ids, char_ids, lookup_table, lowercase, mismatches
 from framework.export.tag_schemes import tag_strings
 from framework.io import atomic_write_json
 from framework.run_loading import load_run
@@ -81,8 +81,10 @@ class TaggerServer:
         return {"tags": tags}
 
 
-def serve_sentences(serve, sentences: Sequence[Sequence[str]], features: Sequence[Sequence[Sequence[str]]] | None = None,
-                    batch_size: int = 128) -> list[list[str]]:  # fmt: skip
+def serve_sentences(
+    serve, sentences: Sequence[Sequence[str]], features: Sequence[Sequence[Sequence[str]]] | None = None,
+    batch_size: int = 128,
+) -> list[list[str]]:  # fmt: skip
     """Tags from an export's ``serve`` for every sentence (``features``: each sentence's feature columns,
     ``Sentence.features``), in length-sorted, right-padded batches; a tag served at padding is an error."""
     order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
@@ -125,8 +127,11 @@ def write_savedmodel(server: TaggerServer, output: Path, description: dict[str, 
     """Write the archive into a temp dir beside ``output``, reload it and check it against the run's
     predictions, add ``description`` (its MANIFEST, with the check), then rename it into place: an error
     or a failed check leaves no export, and an existing ``output`` is never touched (refused earlier)."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}."))
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}."))
+    except OSError as err:
+        raise ConfigError(f"output={output}: cannot write there: {err.strerror or err}") from None
     try:
         archive = keras.export.ExportArchive()
         archive.track(server.model)
@@ -139,9 +144,15 @@ def write_savedmodel(server: TaggerServer, output: Path, description: dict[str, 
         if checked and checked["same_tags"] < AGREEMENT_NEEDED * checked["tokens"]:
             raise DataError(Path(description["run_dir"]) / checked["file"], None,
                             f"the exported model tags only {checked['same_tags']} of {checked['tokens']} tokens as "
-                            "this run did; nothing was exported")  # fmt: skip
+                            "this file says the run did; nothing was exported (if the model changed since, e.g. "
+                            "a resumed run, rescore first: recipes/evaluate.py run_dir=... split=test)")  # fmt: skip
         atomic_write_json(staging / "savedmodel" / MANIFEST, {**description, "checked": checked})
-        os.rename(staging / "savedmodel", output)
+        if output.exists():  # appeared while exporting (rename would replace an empty directory)
+            raise ConfigError(f"output={output}: exists; remove it or give another path (an export is not overwritten)")
+        try:
+            os.rename(staging / "savedmodel", output)
+        except OSError as err:
+            raise ConfigError(f"output={output}: cannot move the export there: {err.strerror or err}") from None
         return checked
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -168,12 +179,28 @@ def manifest(run_dir: Path, vocabs) -> dict[str, Any]:
     }
 
 
+def hide_gpus() -> None:
+    """Trace the export on the CPU. Traced where a GPU is visible, Keras' LSTM/GRU and ours choose cuDNN ops,
+    which have no CPU kernel: the SavedModel would then run on GPU machines only."""
+    try:
+        tf.config.set_visible_devices([], "GPU")
+    except RuntimeError:  # the runtime has started (a caller in the same process): fine if it saw no GPU
+        if tf.config.list_logical_devices("GPU"):
+            raise ConfigError("export: a GPU is in use in this process; export from a process of its own "
+                              "(recipes/export.py) or with CUDA_VISIBLE_DEVICES=") from None  # fmt: skip
+
+
 def export_tagger(run_dir: Path, settings: Any) -> str:
     """recipes/export.py for a tagging run."""
     output = Path(settings.output) if settings.output else run_dir / "export"
     if output.exists():  # the recipe checks this first; here again in case it appeared meanwhile
         raise ConfigError(f"output={output}: exists; remove it or give another path")
+    hide_gpus()
     run = load_run(run_dir)
+    wrong = mismatches(run.vocabs)
+    if wrong:
+        raise ConfigError(f"export: this TensorFlow lowercases or classifies {len(wrong)} character(s) otherwise "
+                          f"than this Python ({', '.join(wrong[:5])}); nothing was exported")  # fmt: skip
     server = TaggerServer(run.model, run.vocabs)
     checked = write_savedmodel(server, output, manifest(run.run_dir, run.vocabs))
     if checked is None:

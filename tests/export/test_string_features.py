@@ -11,6 +11,7 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from framework.data.vocab import CASING, Vocabulary, casing_class  # noqa: E402
+from framework.export import string_features  # noqa: E402
 from framework.export.string_features import casing_ids, char_class, char_ids, lookup_table, lowercase  # noqa: E402
 
 # Planes 0 and 1; beyond them no character is cased or a digit (checked below). NUL is left out:
@@ -18,7 +19,14 @@ from framework.export.string_features import casing_ids, char_class, char_ids, l
 EVERY_CHARACTER = [chr(code) for code in range(1, 0x20000) if not 0xD800 <= code <= 0xDFFF]
 WORDS = ["The", "cat", "DOG", "McDonald", "3.5", "1,000", "12a", "a1", "A1", "x²", "²³", "١٢٣", "Ⅻ", "ǅungla",
          "İstanbul", "ΟΔΟΣ", "ΣΑΣ", "Σ", "STRASSE", "ß", "Ａｂ", "😀", "a-B", "-", "HTTP://x.org", "iPhone",
-         "ǈ", "ǈA", "aǈ", "ŉ", "ꟁ", "Ꟁ", "U.S.", "mid-1990s"]  # fmt: skip
+         "ǈ", "ǈA", "aǈ", "ŉ", "ꟁ", "Ꟁ", "U.S.", "mid-1990s", "JÌ", "Į̃", "I\u0307"]  # fmt: skip
+LOCALE_CHECK = """
+import sys
+import tensorflow as tf
+from framework.export.string_features import lowercase
+words = sys.argv[1:]
+print(all(low.decode("utf-8") == w.lower() for w, low in zip(words, lowercase(tf.constant(words)).numpy())))
+"""
 
 
 def test_no_character_beyond_plane_1_has_case_or_is_a_digit():
@@ -43,6 +51,30 @@ def test_lowercase_matches_str_lower_for_every_character_and_tricky_words():
     lowered = lowercase(tf.constant(words)).numpy()
     differ = [word for word, low in zip(words, lowered) if low.decode("utf-8") != word.lower()]
     assert not differ, [hex(ord(w[0])) for w in differ[:10]]
+
+
+@pytest.mark.parametrize("locale", ["tr_TR.UTF-8", "lt_LT.UTF-8"])
+def test_lowercase_does_not_follow_the_processs_locale(locale):
+    """ICU lowercases by the process's locale (LANG): I to dotless ı in Turkish, a dot above added in
+    Lithuanian; str.lower, which training used, has no locale, and neither may a served model."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "LANG": locale, "LC_ALL": locale, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-c", LOCALE_CHECK, *WORDS], env=env, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert done.stdout.strip().splitlines()[-1:] == ["True"], done.stderr[-2000:]
+
+
+def test_without_its_fixes_lowercasing_would_differ_and_the_export_would_refuse(monkeypatch):
+    """The export-time check (``mismatches``) sees what the fixes repair: it is not vacuous."""
+    from framework.data.vocab import TaggerVocabs
+
+    vocabs = TaggerVocabs(Vocabulary.build(["a"]), Vocabulary.build("a"), Vocabulary(("O",), specials=False),
+                          lowercase=True)  # fmt: skip
+    assert string_features.mismatches(vocabs) == []
+    monkeypatch.setattr(string_features, "lowercase_fixes", lambda: ())
+    assert "U+2C2F" in string_features.mismatches(vocabs)  # Ⱟ, newer than TensorFlow's ICU
 
 
 def test_lookup_and_characters_follow_the_vocabulary():

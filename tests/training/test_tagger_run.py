@@ -263,9 +263,16 @@ def test_an_exported_savedmodel_tags_raw_tokens_as_the_run_did(recipe_runs, task
     else:
         from omegaconf import OmegaConf
 
-        from framework.export.tagger_export import export_tagger
+        from framework.errors import DataError
+        from framework.export import tagger_export
 
-        export_tagger(run["run_dir"], OmegaConf.create({"output": str(output)}))
+        # an export that does not tag the run's test words as the run did is refused, leaving nothing behind
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(tagger_export, "AGREEMENT_NEEDED", 1.01)
+            with pytest.raises(DataError, match=r"test.predictions.conll: the exported model tags only \d+ of"):
+                tagger_export.export_tagger(run["run_dir"], OmegaConf.create({"output": str(output)}))
+        assert not list(tmp_path.iterdir())
+        tagger_export.export_tagger(run["run_dir"], OmegaConf.create({"output": str(output)}))
     assert not [p.name for p in tmp_path.iterdir() if p.name != "export"], "no staging dir left behind"
     manifest = json.loads((output / "rnnseq_export.json").read_text())
     assert manifest["tag_scheme"] == ("iob2" if task == "ner" else "none") and list(manifest["inputs"]) == ["tokens"]
@@ -278,6 +285,9 @@ def test_an_exported_savedmodel_tags_raw_tokens_as_the_run_did(recipe_runs, task
         served = tf.saved_model.load(str(output))  # held: its functions need its variables
         with pytest.raises(tf.errors.InvalidArgumentError, match="padding must come after"):
             served.serve(tf.constant([["The", "", "cat"]]))
+        signature = served.signatures["serving_default"]  # what TensorFlow Serving calls
+        tokens = tf.constant([list(sentences[0]) + [""]])
+        assert signature(tokens=tokens)["tags"].numpy().tolist() == served.serve(tokens)["tags"].numpy().tolist()
 
 
 # A user's mistakes with a trained run: one error line, nothing written (the NER run above serves;
