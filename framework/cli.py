@@ -229,13 +229,12 @@ def load_run_config(run_dir: str | Path) -> DictConfig:
 
 def _check_export_output(settings: DictConfig, task: str) -> None:
     """Before the import: the task exports at all, and the output is new (an export is never overwritten)."""
+    from framework.export import export_dir, refuse_existing
     from framework.tasks import task_function, task_spec
 
     if task_spec(task).export is None:
         task_function(task, "export")  # raises the one-line "none yet" error (importing nothing)
-    output = Path(settings.output) if settings.output else Path(settings.run_dir) / "export"
-    if output.exists():
-        raise ConfigError(f"output={output}: exists; remove it or give another path (an export is not overwritten)")
+    refuse_existing(export_dir(settings.run_dir, settings))
 
 
 def _check_export_backend() -> None:

@@ -36,7 +36,7 @@ def check_scheme(scheme: str) -> None:
         raise ValueError(f"unknown tag scheme {scheme!r}: expected one of {', '.join(SCHEMES)}")
 
 
-def parse_tag(tag: str) -> tuple[str, str] | None:
+def _parse(tag: str) -> tuple[str, str] | None:
     """Split a tag into (prefix, type): ("O", "") for O, ("B", "PER") for B-PER; None if not IOB-shaped.
 
     Only the first hyphen separates, because types may contain hyphens (WNUT's ``creative-work``).
@@ -66,13 +66,13 @@ def tag_error(tag: str, scheme: str) -> str | None:
     check_scheme(scheme)
     if scheme == "none":
         return None if tag else "expected a non-empty tag, found ''"
-    parsed = parse_tag(tag)
+    parsed = _parse(tag)
     if parsed is not None and (parsed[0] == "O" or parsed[0] in _PREFIXES[scheme]):
         return None
     return f"expected {_EXPECTED[scheme]}, found {tag!r}"
 
 
-def _parse_all(tags: Sequence[str], scheme: str) -> list[tuple[str, str]]:
+def parse_tags(tags: Sequence[str], scheme: str) -> list[tuple[str, str]]:
     """Parse a chunk-scheme sequence, raising ValueError at the first tag the scheme does not allow."""
     if scheme == "none":
         raise ValueError("tag scheme 'none' has no chunks: use iob1, iob2 or iobes")
@@ -81,7 +81,7 @@ def _parse_all(tags: Sequence[str], scheme: str) -> list[tuple[str, str]]:
         message = tag_error(tag, scheme)
         if message is not None:
             raise ValueError(f"tag {position}: {message}")
-        parsed.append(parse_tag(tag))
+        parsed.append(_parse(tag))
     return parsed
 
 
@@ -102,7 +102,7 @@ def spans(tags: Sequence[str], scheme: str) -> list[tuple[str, int, int]]:
     result: list[tuple[str, int, int]] = []
     start: int | None = None
     current, previous = "", "O"
-    for position, (prefix, kind) in enumerate(_parse_all(tags, scheme)):
+    for position, (prefix, kind) in enumerate(parse_tags(tags, scheme)):
         if prefix == "O" or prefix in "BS" or previous in "OES" or kind != current:
             if start is not None:
                 result.append((current, start, position))
@@ -157,7 +157,7 @@ def convert(tags: Sequence[str], source: str, target: str) -> list[str]:
     check_scheme(target)
     if source == target:
         if source != "none":
-            _parse_all(tags, source)
+            parse_tags(tags, source)
         return list(tags)
     if "none" in (source, target):
         raise ValueError(f"cannot convert tags from {source!r} to {target!r}: 'none' has no chunks")
@@ -199,7 +199,7 @@ def allowed_transitions(labels: Sequence[str], scheme: str) -> tuple[np.ndarray,
     end = np.ones(size, dtype=bool)
     if scheme == "none":
         return transitions, start, end
-    parsed = [parse_tag(label) if tag_error(label, scheme) is None else None for label in labels]
+    parsed = [_parse(label) if tag_error(label, scheme) is None else None for label in labels]
     for j, tag in enumerate(parsed):
         if tag is None:
             continue
@@ -227,7 +227,7 @@ def detect_scheme(tag_sequences: Iterable[Sequence[str]]) -> str:
     for tags in tag_sequences:
         previous, current = "O", ""
         for tag in tags:
-            parsed = parse_tag(tag)
+            parsed = _parse(tag)
             if parsed is None:
                 return "none"
             seen = True

@@ -13,19 +13,6 @@ from framework.data import tagschemes
 _PREFIX_CODES = {"O": 0, "B": 1, "I": 2, "E": 3, "S": 4}
 
 
-def _parsed(tags: Sequence[str], scheme: str) -> tuple[list[int], list[str]]:
-    """Prefix code and chunk type of every tag of the vocabulary (types are "" for O)."""
-    codes, kinds = [], []
-    for tag in tags:
-        message = tagschemes.tag_error(tag, scheme)
-        if message is not None:
-            raise ValueError(f"tag vocabulary: {message}")
-        prefix, kind = tagschemes.parse_tag(tag)
-        codes.append(_PREFIX_CODES[prefix])
-        kinds.append(kind)
-    return codes, kinds
-
-
 def _shift_right(values: tf.Tensor, fill) -> tf.Tensor:
     """values[:, t - 1] at t, ``fill`` at t = 0."""
     return tf.concat([tf.fill([tf.shape(values)[0], 1], fill), values[:, :-1]], axis=1)
@@ -43,7 +30,8 @@ def tag_strings(ids: tf.Tensor, mask: tf.Tensor, tags: Sequence[str], source: st
     names = tf.constant(list(tags))
     if source == target or "none" in (source, target):
         return tf.where(mask, tf.gather(names, ids), "")
-    codes, kinds = _parsed(tags, source)
+    parsed = tagschemes.parse_tags(tags, source)  # the vocabulary's tags, each valid in the training scheme
+    codes, kinds = [_PREFIX_CODES[prefix] for prefix, _ in parsed], [kind for _, kind in parsed]
     kind_names = sorted(set(kinds))
     prefix = tf.where(mask, tf.gather(tf.constant(codes), ids), 0)
     kind = tf.gather(tf.constant([kind_names.index(k) for k in kinds]), ids)

@@ -24,6 +24,7 @@ import tensorflow as tf
 from framework.data.readers import read_columns
 from framework.environment import describe_environment
 from framework.errors import ConfigError, DataError
+from framework.export import export_dir, refuse_existing
 from framework.export.string_features import casing_ids, char_ids, lookup_table, lowercase, mismatches
 from framework.export.tag_schemes import tag_strings
 from framework.io import atomic_write_json
@@ -126,7 +127,7 @@ def check_against_predictions(serve, run_dir: Path, vocabs) -> dict[str, Any] | 
 def write_savedmodel(server: TaggerServer, output: Path, description: dict[str, Any]) -> dict[str, Any] | None:
     """Write the archive into a temp dir beside ``output``, reload it and check it against the run's
     predictions, add ``description`` (its MANIFEST, with the check), then rename it into place: an error
-    or a failed check leaves no export, and an existing ``output`` is never touched (refused earlier)."""
+    or a failed check leaves no export, and an existing ``output`` is never touched."""
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}."))
@@ -147,8 +148,7 @@ def write_savedmodel(server: TaggerServer, output: Path, description: dict[str, 
                             "this file says the run did; nothing was exported (if the model changed since, e.g. "
                             "a resumed run, rescore first: recipes/evaluate.py run_dir=... split=test)")  # fmt: skip
         atomic_write_json(staging / "savedmodel" / MANIFEST, {**description, "checked": checked})
-        if output.exists():  # appeared while exporting (rename would replace an empty directory)
-            raise ConfigError(f"output={output}: exists; remove it or give another path (an export is not overwritten)")
+        refuse_existing(output)  # again: it may have appeared meanwhile, and rename replaces an empty directory
         try:
             os.rename(staging / "savedmodel", output)
         except OSError as err:
@@ -192,9 +192,8 @@ def hide_gpus() -> None:
 
 def export_tagger(run_dir: Path, settings: Any) -> str:
     """recipes/export.py for a tagging run."""
-    output = Path(settings.output) if settings.output else run_dir / "export"
-    if output.exists():  # the recipe checks this first; here again in case it appeared meanwhile
-        raise ConfigError(f"output={output}: exists; remove it or give another path")
+    output = export_dir(run_dir, settings)
+    refuse_existing(output)  # the recipe checked before the import; a caller in-process may not have
     hide_gpus()
     run = load_run(run_dir)
     wrong = mismatches(run.vocabs)
