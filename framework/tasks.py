@@ -49,6 +49,7 @@ TASKS: dict[str, TaskSpec] = {
         read_data="framework.data.text_classification:read_corpus_files",
         evaluate="framework.classification_tasks:evaluate_classifier",
         predict="framework.classification_tasks:predict_classifier",
+        export="framework.export.classifier_export:export_classifier",
     ),
     "language_model": TaskSpec(
         train="framework.training.lm_run:train_language_model",

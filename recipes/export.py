@@ -1,7 +1,8 @@
 """Export a trained run as a TensorFlow SavedModel: ``python recipes/export.py run_dir=<run dir>``.
 
 Writes ``<run dir>/export`` (or ``output=<new dir>``): a SavedModel whose ``serve`` function tags raw
-tokens (taggers), and ``rnnseq_export.json``, which says what it takes and returns.
+tokens (taggers) or classifies raw texts (classifiers), and ``rnnseq_export.json``, which says what it
+takes and returns.
 """
 
 import hydra

@@ -208,12 +208,12 @@ def test_export_of_a_missing_run_or_of_a_task_it_cannot_export(tmp_path):
     """Both refused before the backend's import, with nothing written."""
     missing = tmp_path / "no_such_run"
     assert_user_error(run_as_user("export", f"run_dir={missing}"), f"error: {missing}: run dir not found")
-    classifier = tmp_path / "classifier_run"
-    classifier.mkdir()
-    (classifier / "config.yaml").write_text("task: classification\n", encoding="utf-8")
-    assert_user_error(run_as_user("export", f"run_dir={classifier}"),
-                      "error: export: a classification run has none yet (supported for: tagging)")  # fmt: skip
-    assert not missing.exists() and [p.name for p in classifier.iterdir()] == ["config.yaml"]
+    translator = tmp_path / "translator_run"
+    translator.mkdir()
+    (translator / "config.yaml").write_text("task: translation\n", encoding="utf-8")
+    expected = "error: export: a translation run has none yet (supported for: classification, tagging)"
+    assert_user_error(run_as_user("export", f"run_dir={translator}"), expected)
+    assert not missing.exists() and [p.name for p in translator.iterdir()] == ["config.yaml"]
 
 
 @pytest.mark.parametrize(("recipe", "key"), [("report", "sweep_dir"), ("compare", "run_dirs")])

@@ -8,32 +8,23 @@ the casing classes, the CRF's Viterbi decoding and the scheme conversion inside 
 
 from __future__ import annotations
 
-import datetime
 import logging
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import keras
 import tensorflow as tf
 
 from framework.data.readers import read_columns
-from framework.environment import describe_environment
-from framework.errors import ConfigError, DataError
+from framework.errors import ConfigError
 from framework.export import export_dir, refuse_existing
+from framework.export.savedmodel import describe, hide_gpus, refuse_disagreement, write_savedmodel
 from framework.export.string_features import casing_ids, char_ids, lookup_table, lowercase, mismatches
 from framework.export.tag_schemes import tag_strings
-from framework.io import atomic_write_json
 from framework.run_loading import load_run
 
 log = logging.getLogger(__name__)
-
-MANIFEST = "rnnseq_export.json"
-AGREEMENT_NEEDED = 0.99  # below this the export is broken, not a float near-tie flipped by other padding
 
 
 class TaggerServer:
@@ -73,6 +64,16 @@ class TaggerServer:
             "chars": char_ids(tokens, self.chars, vocabs.max_word_length),
             "features": tf.where(mask[:, :, None], stacked, 0),
         }
+
+    def endpoints(self) -> list:
+        return [("serve", self.serve, self.input_signature())]
+
+    def check(self, loaded, run_dir: Path) -> dict[str, Any] | None:
+        checked = check_against_predictions(loaded.serve, run_dir, self.vocabs)
+        if checked:
+            refuse_disagreement(run_dir / checked["file"], checked["same_tags"], checked["tokens"],
+                                "tags only {same} of {total} tokens as this file says the run did")  # fmt: skip
+        return checked
 
     def serve(self, tokens: tf.Tensor, features: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
         inputs = self.inputs(tokens, features)
@@ -124,70 +125,15 @@ def check_against_predictions(serve, run_dir: Path, vocabs) -> dict[str, Any] | 
             "words_per_second": round(tokens / seconds, 1)}  # fmt: skip
 
 
-def write_savedmodel(server: TaggerServer, output: Path, description: dict[str, Any]) -> dict[str, Any] | None:
-    """Write the archive into a temp dir beside ``output``, reload it and check it against the run's
-    predictions, add ``description`` (its MANIFEST, with the check), then rename it into place: an error
-    or a failed check leaves no export, and an existing ``output`` is never touched."""
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}."))
-    except OSError as err:
-        raise ConfigError(f"output={output}: cannot write there: {err.strerror or err}") from None
-    try:
-        archive = keras.export.ExportArchive()
-        archive.track(server.model)
-        for resource in server.resources():
-            archive.track(resource)
-        archive.add_endpoint("serve", server.serve, input_signature=server.input_signature())
-        archive.write_out(str(staging / "savedmodel"), verbose=False)
-        written = tf.saved_model.load(str(staging / "savedmodel"))  # held: its functions need its variables
-        checked = check_against_predictions(written.serve, Path(description["run_dir"]), server.vocabs)
-        if checked and checked["same_tags"] < AGREEMENT_NEEDED * checked["tokens"]:
-            raise DataError(Path(description["run_dir"]) / checked["file"], None,
-                            f"the exported model tags only {checked['same_tags']} of {checked['tokens']} tokens as "
-                            "this file says the run did; nothing was exported (if the model changed since, e.g. "
-                            "a resumed run, rescore first: recipes/evaluate.py run_dir=... split=test)")  # fmt: skip
-        atomic_write_json(staging / "savedmodel" / MANIFEST, {**description, "checked": checked})
-        refuse_existing(output)  # again: it may have appeared meanwhile, and rename replaces an empty directory
-        try:
-            os.rename(staging / "savedmodel", output)
-        except OSError as err:
-            raise ConfigError(f"output={output}: cannot move the export there: {err.strerror or err}") from None
-        return checked
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
 def manifest(run_dir: Path, vocabs) -> dict[str, Any]:
     """What a server needs to know to call the export, written beside saved_model.pb."""
     inputs = {"tokens": "string [batch, tokens], one token per cell, right-padded with empty strings"}
     if vocabs.features:
         inputs["features"] = (f"string [batch, tokens, {len(vocabs.features)}], the feature columns of every token "
                               "(the corpus's columns the tagger was trained on, in that order)")  # fmt: skip
-    return {
-        "task": "tagging",
-        "signature": "serving_default (also the function serve)",
-        "inputs": inputs,
-        "outputs": {"tags": f"string [batch, tokens], tags in the {vocabs.scheme} scheme, empty at padding"},
-        "tag_scheme": vocabs.scheme,
-        "tags": list(vocabs.tags.tokens),
-        "lowercase": vocabs.lowercase,
-        "casing": vocabs.casing,
-        "run_dir": str(run_dir.resolve()),
-        "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "environment": describe_environment(),
-    }
-
-
-def hide_gpus() -> None:
-    """Trace the export on the CPU. Traced where a GPU is visible, Keras' LSTM/GRU and ours choose cuDNN ops,
-    which have no CPU kernel: the SavedModel would then run on GPU machines only."""
-    try:
-        tf.config.set_visible_devices([], "GPU")
-    except RuntimeError:  # the runtime has started (a caller in the same process): fine if it saw no GPU
-        if tf.config.list_logical_devices("GPU"):
-            raise ConfigError("export: a GPU is in use in this process; export from a process of its own "
-                              "(recipes/export.py) or with CUDA_VISIBLE_DEVICES=") from None  # fmt: skip
+    outputs = {"tags": f"string [batch, tokens], tags in the {vocabs.scheme} scheme, empty at padding"}
+    return describe("tagging", run_dir, inputs, outputs, tag_scheme=vocabs.scheme, tags=list(vocabs.tags.tokens),
+                    lowercase=vocabs.lowercase, casing=vocabs.casing)  # fmt: skip
 
 
 def export_tagger(run_dir: Path, settings: Any) -> str:

@@ -96,6 +96,60 @@ def test_predict_recipe_reports_a_bad_input_in_one_line(run_dir, tmp_path):
     assert result.stderr.strip().splitlines()[-1] == f"error: {bad}:2: not UTF-8: byte 0xe9 at column 5"
 
 
+
+def test_an_exported_savedmodel_classifies_raw_texts_as_the_run_did(run_dir, tmp_path):
+    """recipes/export.py: the SavedModel's labels for the test texts are the run's, and for new texts its
+    probabilities and tokens are what predict.py computes (a text without tokens included)."""
+    tf = pytest.importorskip("tensorflow")
+    output = tmp_path / "export"
+    result = run_as_user("export", f"run_dir={run_dir}", f"output={output}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "checked: 100 of 100 texts of test.predictions.tsv labelled as the run labelled them" in result.stdout
+    manifest = json.loads((output / "rnnseq_export.json").read_text())
+    assert manifest["task"] == "classification" and manifest["labels"] == ["ham", "spam"]
+    assert list(manifest["inputs"]) == ["texts"] and manifest["checked"]["max_probability_difference"] < 1e-4
+    from framework.classification_tasks import load_classifier_run
+    from framework.evaluation.classifier_eval import predict_probabilities
+
+    run = load_classifier_run(run_dir)
+    texts = ["WINNER!! Call 09061701461 to claim your prize", "   ", "İstanbul'da ΟΔΟΣ naïve café's ...", "ok"]
+    served = tf.saved_model.load(str(output))  # held: its functions need its variables
+    got = served.serve(tf.constant(texts))
+    expected = predict_probabilities(run.model, run.encoder, texts, batch_size=8)
+    np.testing.assert_allclose(got["probabilities"].numpy(), expected, atol=1e-5)
+    assert [label.decode() for label in got["labels"].numpy()] == run.encoder.labels.decode(expected.argmax(axis=1))
+    tokens = served.tokenize(tf.constant(texts))["tokens"].numpy()
+    assert [[t.decode() for t in row if t] for row in tokens] == [run.encoder.tokenize(text) for text in texts]
+    signature = served.signatures["serving_default"]  # what TensorFlow Serving calls
+    assert signature(texts=tf.constant(texts))["labels"].numpy().tolist() == got["labels"].numpy().tolist()
+    with pytest.raises(tf.errors.InvalidArgumentError, match="NUL"):
+        served.serve(tf.constant(["a\x00b"]))
+
+
+def test_a_classifier_export_that_disagrees_or_cannot_tokenize_is_refused(run_dir, tmp_path, monkeypatch):
+    """Nothing is left behind by a refused export; a pattern RE2 cannot match as Python does is named."""
+    pytest.importorskip("tensorflow")
+    import dataclasses
+
+    from omegaconf import OmegaConf
+
+    from framework.classification_tasks import load_classifier_run
+    from framework.errors import ConfigError, DataError
+    from framework.export import classifier_export, savedmodel
+
+    with monkeypatch.context() as patch:
+        patch.setattr(savedmodel, "AGREEMENT_NEEDED", 1.01)
+        with pytest.raises(DataError, match=r"test.predictions.tsv: the exported model gives only 100 of 100 texts"):
+            classifier_export.export_classifier(run_dir, OmegaConf.create({"output": str(tmp_path / "export")}))
+    assert not list(tmp_path.iterdir())
+    run = load_classifier_run(run_dir)
+    with pytest.raises(ConfigError, match=r"data.token_pattern '\(\\\\w\+\)' cannot be exported: capturing groups"):
+        classifier_export.ClassifierServer(run.model, dataclasses.replace(run.encoder, token_pattern=r"(\w+)"))
+    server = classifier_export.ClassifierServer(run.model, run.encoder)
+    assert classifier_export.tokenizer_mismatches(server) == []
+    server.pattern = r"\w+(?:'\w+)*|[^\w\s]"  # RE2's own \w and \s are ASCII
+    assert "U+00E9" in classifier_export.tokenizer_mismatches(server)
+
 # --- metrics against hand-computed cases --------------------------------------------------------
 
 

@@ -264,11 +264,11 @@ def test_an_exported_savedmodel_tags_raw_tokens_as_the_run_did(recipe_runs, task
         from omegaconf import OmegaConf
 
         from framework.errors import DataError
-        from framework.export import tagger_export
+        from framework.export import savedmodel, tagger_export
 
         # an export that does not tag the run's test words as the run did is refused, leaving nothing behind
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(tagger_export, "AGREEMENT_NEEDED", 1.01)
+            patch.setattr(savedmodel, "AGREEMENT_NEEDED", 1.01)
             with pytest.raises(DataError, match=r"test.predictions.conll: the exported model tags only \d+ of"):
                 tagger_export.export_tagger(run["run_dir"], OmegaConf.create({"output": str(output)}))
         assert not list(tmp_path.iterdir())
