@@ -23,7 +23,7 @@ from framework.errors import ConfigError, DataError
 from framework.export import export_dir, refuse_existing
 from framework.export.savedmodel import describe, hide_gpus, refuse_disagreement, write_savedmodel
 from framework.export.string_features import lookup_table, lowercase
-from framework.export.token_pattern import SEPARATOR, UntranslatablePattern, findall, re2_pattern
+from framework.export.token_pattern import UntranslatablePattern, compile_pattern, findall
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class ClassifierServer:
         self.output = model.get_config().get("output", "softmax")
         self.words = lookup_table(encoder.words)
         try:
-            self.pattern = re2_pattern(encoder.token_pattern)
+            self.pattern = compile_pattern(encoder.token_pattern)
         except UntranslatablePattern as err:
             raise ConfigError(f"export: data.token_pattern {encoder.token_pattern!r} cannot be exported: "
                               f"{err}; nothing was exported") from None  # fmt: skip
@@ -52,8 +52,10 @@ class ClassifierServer:
 
     def tokens(self, texts: tf.Tensor) -> tf.RaggedTensor:
         """``TextEncoder.tokenize`` of every text: [B, (tokens)]."""
-        tf.debugging.Assert(tf.reduce_all(~tf.strings.regex_full_match(texts, f"(?s).*{SEPARATOR}.*")),
-                            ["texts: a text holds U+0000 (NUL), which this export cannot read"])  # fmt: skip
+        # ICU would lowercase a byte that is not UTF-8 to U+FFFD, and read a text only up to a NUL: refused
+        checked = tf.strings.unicode_transcode(texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0)
+        tf.debugging.Assert(tf.reduce_all(~tf.strings.regex_full_match(checked, "(?s).*\x00.*")),
+                            ["texts: a text is not UTF-8 or holds U+0000 (NUL), which this export cannot read"])
         found = findall(lowercase(texts) if self.encoder.lowercase else texts, self.pattern)
         return found[:, : self.encoder.max_length]
 
@@ -94,9 +96,10 @@ def read_predictions(path: Path) -> list[tuple[int, str, float, str]]:
         if not line:
             continue
         fields = line.split("\t", 3)
-        if len(fields) != 4:
-            raise DataError(path, number, "expected gold<TAB>predicted<TAB>probability<TAB>text")
-        rows.append((number, fields[1], float(fields[2]), fields[3]))
+        try:
+            rows.append((number, fields[1], float(fields[2]), fields[3]))
+        except (IndexError, ValueError):
+            raise DataError(path, number, "expected gold<TAB>predicted<TAB>probability<TAB>text") from None
     return rows
 
 
@@ -133,12 +136,14 @@ def tokenize_texts(loaded, texts: list[str], batch_size: int = 128) -> list[list
 def check_against_predictions(loaded, run_dir: Path, encoder: TextEncoder) -> dict[str, Any] | None:
     """The exported labels of the texts of the run's test (else dev) predictions file, counted against the
     labels training wrote there with the same model; and the exported tokens of every text, which must be
-    the run's tokenizer's. None where the run has no such file."""
+    the run's tokenizer's. None where the run has no such file, or it holds no text."""
     path = next((run_dir / f"{split}.predictions.tsv" for split in ("test", "dev")
                  if (run_dir / f"{split}.predictions.tsv").is_file()), None)  # fmt: skip
     if path is None:
         return None
     rows = read_predictions(path)
+    if not rows:
+        return None
     texts = [text for *_, text in rows]
     loaded.serve(tf.constant(texts[:1]))  # the first call sets the graph up: not timed
     start = time.perf_counter()

@@ -95,7 +95,8 @@ def lowercase_fixes() -> tuple[tuple[str, str], ...]:
 def lowercase(tokens: tf.Tensor) -> tf.Tensor:
     """``str.lower`` of every token (full case mapping, final sigma) in any locale: the fixes first, so
     ICU meets only characters it lowercases as Python does. (ICU reads a token up to a NUL: the rest of a
-    token holding one is lost; no reader of ours yields one.)"""
+    token holding one is lost; no reader of ours yields one. Whether Σ ends a word, ς, ICU decides from
+    its neighbours by its own, older tables: beside a character newer than them it may differ.)"""
     fixes = lowercase_fixes()
     if not fixes:
         return tf.strings.lower(tokens, encoding="utf-8")
