@@ -22,7 +22,7 @@ from framework.data.text_classification import TextEncoder
 from framework.errors import ConfigError, DataError
 from framework.export import export_dir, refuse_existing
 from framework.export.savedmodel import describe, hide_gpus, refuse_disagreement, write_savedmodel
-from framework.export.string_features import lookup_table, lowercase
+from framework.export.string_features import lookup_table, lowercase, lowercase_mismatches
 from framework.export.token_pattern import UntranslatablePattern, compile_pattern, findall
 
 log = logging.getLogger(__name__)
@@ -196,10 +196,11 @@ def export_classifier(run_dir: Path, settings: Any) -> str:
     hide_gpus()
     run = load_classifier_run(run_dir)
     server = ClassifierServer(run.model, run.encoder)
-    wrong = tokenizer_mismatches(server)
+    wrong = sorted(set(tokenizer_mismatches(server)) | set(lowercase_mismatches() if run.encoder.lowercase else ()),
+                   key=lambda name: int(name[2:], 16))  # fmt: skip
     if wrong:
-        raise ConfigError(f"export: this TensorFlow tokenizes {len(wrong)} character(s) otherwise than this Python "
-                          f"({', '.join(wrong[:5])}); nothing was exported")  # fmt: skip
+        raise ConfigError(f"export: this TensorFlow tokenizes or lowercases {len(wrong)} character(s) otherwise than "
+                          f"this Python ({', '.join(wrong[:5])}); nothing was exported")  # fmt: skip
     checked = write_savedmodel(server, output, manifest(run.run_dir, run.encoder))
     if checked is None:
         verdict = "not checked: no predictions file to check it against"

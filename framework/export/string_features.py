@@ -92,37 +92,103 @@ def lowercase_fixes() -> tuple[tuple[str, str], ...]:
     return tuple((char, char.lower()) for char in sorted(differ | set(LOCALE_SENSITIVE)))
 
 
+SIGMA, SMALL_SIGMA, FINAL_SIGMA = "\u03a3", "\u03c3", "\u03c2"
+NEITHER, CASE_IGNORABLE, CASED = 0, 1, 2  # what final sigma's context rule reads of a character
+
+
+@functools.cache
+def sigma_context() -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(starts, kinds): each code point from ``starts[k]`` to the next start is of ``kinds[k]``, as this
+    Python's ``str.lower`` sees it around a capital sigma (read from str.lower itself: after a letter, Σ
+    followed by a cased character stays σ; followed by a case-ignorable one and a letter, σ too)."""
+    starts: list[int] = []
+    kinds: list[int] = []
+    for code in _code_points():
+        char = "" if _is_surrogate(code) else chr(code)
+        if not char:
+            kind = NEITHER
+        elif f"A{SIGMA}{char}".lower()[1] == SMALL_SIGMA:
+            kind = CASED
+        else:
+            kind = CASE_IGNORABLE if f"A{SIGMA}{char}A".lower()[1] == SMALL_SIGMA else NEITHER
+        if not kinds or kinds[-1] != kind:
+            starts.append(code)
+            kinds.append(kind)
+    return tuple(starts), tuple(kinds)
+
+
+def final_sigmas(texts: tf.Tensor) -> tf.Tensor:
+    """``texts`` [N] with every Σ written as ``str.lower`` writes it: ς where it ends a word (a cased
+    character before it and none after it, case-ignorable ones skipped both ways), σ elsewhere. ICU
+    decides this by its own, older tables: next to a character newer than them it decides otherwise."""
+    starts, kinds = sigma_context()
+    codes = tf.strings.unicode_decode(texts, "UTF-8")
+    flat = codes.flat_values
+    kind = tf.gather(tf.constant(kinds, tf.int32), tf.searchsorted(tf.constant(starts, tf.int32), flat,
+                                                                     side="right") - 1)  # fmt: skip
+    solid = tf.cast(kind != CASE_IGNORABLE, tf.int64)  # the characters the rule does not skip
+    before = tf.cumsum(solid, exclusive=True)  # solid characters before each, counted across all rows
+    row_first = tf.cumsum(tf.reduce_sum(codes.with_flat_values(solid), axis=1), exclusive=True)  # per row
+    row_end = row_first + tf.reduce_sum(codes.with_flat_values(solid), axis=1)
+    rows = codes.value_rowids()
+    solid_kinds = tf.boolean_mask(kind, solid > 0)
+    count = tf.shape(solid_kinds, out_type=tf.int64)[0]
+    solid_kinds = tf.concat([solid_kinds, [NEITHER]], 0)  # index ``count``: what an index out of range reads
+
+    def solid_kind(index: tf.Tensor) -> tf.Tensor:
+        return tf.gather(solid_kinds, tf.clip_by_value(index, 0, count))
+
+    previous_cased = (before > tf.gather(row_first, rows)) & tf.equal(solid_kind(before - 1), CASED)
+    following = before + 1  # a Σ is solid itself: the next solid character's index
+    next_cased = (following < tf.gather(row_end, rows)) & tf.equal(solid_kind(following), CASED)
+    final = previous_cased & ~next_cased
+    lowered = tf.where(flat == ord(SIGMA), tf.where(final, ord(FINAL_SIGMA), ord(SMALL_SIGMA)), flat)
+    return tf.strings.unicode_encode(codes.with_flat_values(lowered), "UTF-8")
+
+
 def lowercase(tokens: tf.Tensor) -> tf.Tensor:
-    """``str.lower`` of every token (full case mapping, final sigma) in any locale: the fixes first, so
-    ICU meets only characters it lowercases as Python does. (ICU reads a token up to a NUL: the rest of a
-    token holding one is lost; no reader of ours yields one. Whether Σ ends a word, ς, ICU decides from
-    its neighbours by its own, older tables: beside a character newer than them it may differ.)"""
+    """``str.lower`` of every token (full case mapping, final sigma) in any locale: Σ and the fixes first,
+    so ICU meets only characters it lowercases as Python does. (ICU reads a token up to a NUL: the rest of
+    a token holding one is lost; no reader of ours yields one.)"""
     fixes = lowercase_fixes()
-    if not fixes:
-        return tf.strings.lower(tokens, encoding="utf-8")
-    # one pass over every token finds the few that hold such a letter; the replacements run on those only
-    where = tf.where(tf.strings.regex_full_match(tokens, f"(?s).*{char_class(tuple(ord(c) for c, _ in fixes))}.*"))
-    few = tf.gather_nd(tokens, where)
+    # one pass over every token finds the few that hold Σ or such a letter; the replacements run on those only
+    special = char_class(tuple(sorted({ord(c) for c, _ in fixes} | {ord(SIGMA)})))
+    where = tf.where(tf.strings.regex_full_match(tokens, f"(?s).*{special}.*"))
+    few = final_sigmas(tf.gather_nd(tokens, where))
     for char, low in fixes:
         few = tf.strings.regex_replace(few, f"\\x{{{ord(char):x}}}", low.replace("\\", "\\\\"))
     return tf.strings.lower(tf.tensor_scatter_nd_update(tokens, where, few), encoding="utf-8")
 
 
+def sigma_contexts(char: str) -> tuple[str, ...]:
+    """Texts that put ``char`` after a capital sigma (the cased and case-ignorable tests) and before one."""
+    return f"A{SIGMA}{char}", f"A{SIGMA}{char}A", f"{char}{SIGMA}", f"A{char}{SIGMA}"
+
+
+def lowercase_mismatches() -> list[str]:
+    """Code points of Unicode's planes 0 and 1 (beyond them none has a case) that the graph lowercases
+    otherwise than ``str.lower``, alone or (the cased and case-ignorable ones, which decide final sigma)
+    beside a capital sigma: checked at export, for this TensorFlow and this Python; the tests put every
+    character beside one."""
+    starts, kinds = sigma_context()
+    deciding = {code for start, end, kind in zip(starts, starts[1:] + (sys.maxunicode + 1,), kinds)
+                if kind != NEITHER for code in range(start, min(end, 0x20000))}  # fmt: skip
+    pairs = [(char, text) for code in range(1, 0x20000) if not _is_surrogate(code) for char in [chr(code)]
+             for text in (char, *(sigma_contexts(char) if code in deciding else ()))]  # fmt: skip
+    lowered = lowercase(tf.constant([text for _, text in pairs])).numpy()
+    wrong = {char for (char, text), low in zip(pairs, lowered) if low.decode("utf-8") != text.lower()}
+    return [f"U+{ord(char):04X}" for char in sorted(wrong)]
+
+
 def mismatches(vocabs) -> list[str]:
-    """Code points of Unicode's planes 0 and 1 (beyond them none has a case or is a digit) whose
-    lowercase or casing class the graph computes otherwise than Python, for the features ``vocabs``
-    uses: checked at export, as the tests check them, for this TensorFlow and this Python."""
-    if not (vocabs.lowercase or vocabs.casing):
-        return []
-    chars = [chr(code) for code in range(1, 0x20000) if not _is_surrogate(code)]
-    wrong = set()
-    if vocabs.lowercase:
-        lowered = lowercase(tf.constant(chars)).numpy()
-        wrong |= {c for c, low in zip(chars, lowered) if low.decode("utf-8") != c.lower()}
+    """Code points of planes 0 and 1 whose lowercase (``lowercase_mismatches``) or casing class the graph
+    computes otherwise than Python, for the features ``vocabs`` uses (beyond plane 1 none is a digit)."""
+    wrong = set(lowercase_mismatches()) if vocabs.lowercase else set()
     if vocabs.casing:
+        chars = [chr(code) for code in range(1, 0x20000) if not _is_surrogate(code)]
         classes = casing_ids(tf.constant([chars])).numpy()[0]
-        wrong |= {c for c, got in zip(chars, classes) if got != CASING.id(casing_class(c))}
-    return [f"U+{ord(c):04X}" for c in sorted(wrong)]
+        wrong |= {f"U+{ord(c):04X}" for c, got in zip(chars, classes) if got != CASING.id(casing_class(c))}
+    return sorted(wrong, key=lambda name: int(name[2:], 16))
 
 
 def char_ids(tokens: tf.Tensor, table: tf.lookup.StaticHashTable, max_length: int) -> tf.Tensor:

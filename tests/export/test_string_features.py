@@ -53,6 +53,21 @@ def test_lowercase_matches_str_lower_for_every_character_and_tricky_words():
     assert not differ, [hex(ord(w[0])) for w in differ[:10]]
 
 
+def test_final_sigma_follows_str_lower_beside_every_character():
+    """Whether Σ ends a word (ς) depends on its neighbours, cased or case-ignorable, by Python's Unicode tables;
+    ICU, deciding by older ones, wrote σ after Ⱟ and ς before U+0890. Every character of planes 0 and 1 and every
+    deciding one beyond, before and after a Σ, and words of several."""
+    starts, kinds = string_features.sigma_context()
+    beyond = [chr(code) for start, end, kind in zip(starts, starts[1:] + (sys.maxunicode + 1,), kinds)
+              if kind != string_features.NEITHER for code in range(max(start, 0x20000), end)]  # fmt: skip
+    texts = [text for char in EVERY_CHARACTER + beyond for text in string_features.sigma_contexts(char)]
+    texts += ["ΟΔΟΣ", "ΣΑΣ", "ΣΣ", "ΣA", "A'Σ'", "AΣ.", "ΟΔΟΣ ΚΑΙ ΣΥ", "x Σ y", "AΣ\u0890A", "ⰯΣ", "Σ\u0345\u0345A"]
+    lowered = lowercase(tf.constant(texts)).numpy()
+    differ = [text for text, low in zip(texts, lowered) if low.decode("utf-8") != text.lower()]
+    assert not differ, differ[:10]
+    assert len(beyond) > 100  # variation selectors and tags: case-ignorable, beyond plane 1
+
+
 @pytest.mark.parametrize("locale", ["tr_TR.UTF-8", "lt_LT.UTF-8"])
 def test_lowercase_does_not_follow_the_processs_locale(locale):
     """ICU lowercases by the process's locale (LANG): I to dotless ı in Turkish, a dot above added in
@@ -75,6 +90,9 @@ def test_without_its_fixes_lowercasing_would_differ_and_the_export_would_refuse(
     assert string_features.mismatches(vocabs) == []
     monkeypatch.setattr(string_features, "lowercase_fixes", lambda: ())
     assert "U+2C2F" in string_features.mismatches(vocabs)  # Ⱟ, newer than TensorFlow's ICU
+    monkeypatch.undo()
+    monkeypatch.setattr(string_features, "final_sigmas", lambda texts: texts)  # ICU decides Σ
+    assert "U+0890" in string_features.mismatches(vocabs)  # ICU's tables have it neither cased nor ignorable
 
 
 def test_lookup_and_characters_follow_the_vocabulary():
