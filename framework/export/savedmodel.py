@@ -39,11 +39,13 @@ def write_savedmodel(server: Any, output: Path, description: dict[str, Any]) -> 
     """Write the archive into a temp dir beside ``output``, reload it and check it against the run's
     predictions, add ``description`` (its MANIFEST, with the check), then rename it into place: an error
     or a failed check leaves no export, and an existing ``output`` is never touched."""
+    created = [folder for folder in reversed(output.parents) if not folder.exists()]  # removed again on failure
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}."))
     except OSError as err:
         raise ConfigError(f"output={output}: cannot write there: {err.strerror or err}") from None
+    moved = False
     try:
         archive = keras.export.ExportArchive()
         archive.track(server.model)
@@ -60,9 +62,15 @@ def write_savedmodel(server: Any, output: Path, description: dict[str, Any]) -> 
             os.rename(staging / "savedmodel", output)
         except OSError as err:
             raise ConfigError(f"output={output}: cannot move the export there: {err.strerror or err}") from None
+        moved = True
         return checked
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        for folder in [] if moved else reversed(created):  # the folders made for an export that was not written
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (something else was written there meanwhile): kept
+                break
 
 
 def describe(task: str, run_dir: Path, inputs: dict[str, str], outputs: dict[str, str], **details: Any) -> dict:

@@ -142,7 +142,8 @@ def test_a_classifier_export_that_disagrees_or_cannot_tokenize_is_refused(run_di
     with monkeypatch.context() as patch:
         patch.setattr(savedmodel, "AGREEMENT_NEEDED", 1.01)
         with pytest.raises(DataError, match=r"test.predictions.tsv: the exported model gives only 100 of 100 texts"):
-            classifier_export.export_classifier(run_dir, OmegaConf.create({"output": str(tmp_path / "export")}))
+            output = tmp_path / "new" / "folders" / "export"  # made for the export, and removed with it
+            classifier_export.export_classifier(run_dir, OmegaConf.create({"output": str(output)}))
     assert not list(tmp_path.iterdir())
     run = load_classifier_run(run_dir)
     with pytest.raises(ConfigError, match=r"data.token_pattern '\(\\\\w\+\)' cannot be exported: capturing groups"):
