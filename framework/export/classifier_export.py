@@ -20,9 +20,9 @@ import tensorflow as tf
 from framework.classification_tasks import load_classifier_run
 from framework.data.text_classification import TextEncoder
 from framework.errors import ConfigError, DataError
-from framework.export import export_dir, refuse_existing
-from framework.export.savedmodel import describe, hide_gpus, refuse_disagreement, write_savedmodel
-from framework.export.string_features import lookup_table, lowercase, lowercase_mismatches
+from framework.export.savedmodel import (describe, predictions_file, refuse_disagreement, refuse_mismatches,
+                                         start_export, write_savedmodel)  # fmt: skip
+from framework.export.string_features import lookup_table, lowercase, lowercase_mismatches, planes_0_and_1
 from framework.export.token_pattern import UntranslatablePattern, compile_pattern, findall
 
 log = logging.getLogger(__name__)
@@ -137,8 +137,7 @@ def check_against_predictions(loaded, run_dir: Path, encoder: TextEncoder) -> di
     """The exported labels of the texts of the run's test (else dev) predictions file, counted against the
     labels training wrote there with the same model; and the exported tokens of every text, which must be
     the run's tokenizer's. None where the run has no such file, or it holds no text."""
-    path = next((run_dir / f"{split}.predictions.tsv" for split in ("test", "dev")
-                 if (run_dir / f"{split}.predictions.tsv").is_file()), None)  # fmt: skip
+    path = predictions_file(run_dir, ".tsv")
     if path is None:
         return None
     rows = read_predictions(path)
@@ -167,8 +166,8 @@ def check_against_predictions(loaded, run_dir: Path, encoder: TextEncoder) -> di
 def tokenizer_mismatches(server: ClassifierServer) -> list[str]:
     """Code points of Unicode's planes 0 and 1 that the graph's tokenizer, alone or between two letters,
     splits otherwise than ``TextEncoder.tokenize``: checked at export, for this TensorFlow and this Python."""
-    chars = [chr(code) for code in range(1, 0x20000) if not 0xD800 <= code <= 0xDFFF]
-    texts = chars + [f"a{char}a" for char in chars]
+    chars = planes_0_and_1()
+    texts = [*chars, *(f"a{char}a" for char in chars)]
     served = server.tokens(tf.constant(texts)).to_list()
     tokenize = server.encoder.tokenize
     wrong = {text for text, tokens in zip(texts, served) if [t.decode("utf-8") for t in tokens] != tokenize(text)}
@@ -191,16 +190,11 @@ def manifest(run_dir: Path, encoder: TextEncoder) -> dict[str, Any]:
 
 def export_classifier(run_dir: Path, settings: Any) -> str:
     """recipes/export.py for a classification run."""
-    output = export_dir(run_dir, settings)
-    refuse_existing(output)  # the recipe checked before the import; a caller in-process may not have
-    hide_gpus()
+    output = start_export(run_dir, settings)
     run = load_classifier_run(run_dir)
     server = ClassifierServer(run.model, run.encoder)
-    wrong = sorted(set(tokenizer_mismatches(server)) | set(lowercase_mismatches() if run.encoder.lowercase else ()),
-                   key=lambda name: int(name[2:], 16))  # fmt: skip
-    if wrong:
-        raise ConfigError(f"export: this TensorFlow tokenizes or lowercases {len(wrong)} character(s) otherwise than "
-                          f"this Python ({', '.join(wrong[:5])}); nothing was exported")  # fmt: skip
+    wrong = set(tokenizer_mismatches(server)) | set(lowercase_mismatches() if run.encoder.lowercase else ())
+    refuse_mismatches(sorted(wrong, key=lambda name: int(name[2:], 16)), "tokenizes or lowercases")
     checked = write_savedmodel(server, output, manifest(run.run_dir, run.encoder))
     if checked is None:
         verdict = "not checked: no predictions file to check it against"

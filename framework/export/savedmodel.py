@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from framework.environment import describe_environment
 from framework.errors import ConfigError, DataError
-from framework.export import refuse_existing
+from framework.export import export_dir, refuse_existing
 from framework.io import atomic_write_json
 
 MANIFEST = "rnnseq_export.json"
@@ -33,6 +33,28 @@ def refuse_disagreement(path: Path, same: int, total: int, what: str) -> None:
         raise DataError(path, None, f"the exported model {what.format(same=same, total=total)}; nothing was exported "
                                     "(if the model changed since, e.g. a resumed run, rescore first: "
                                     "recipes/evaluate.py run_dir=... split=test)")  # fmt: skip
+
+
+def start_export(run_dir: Path, settings: Any) -> Path:
+    """The export's output, refused if it exists (the recipe checked before the import; a caller in-process
+    may not have), with the GPU hidden for tracing."""
+    output = export_dir(run_dir, settings)
+    refuse_existing(output)
+    hide_gpus()
+    return output
+
+
+def refuse_mismatches(wrong: list[str], what: str) -> None:
+    """A ConfigError naming the code points the graph's string ops ``what`` otherwise than this Python."""
+    if wrong:
+        raise ConfigError(f"export: this TensorFlow {what} {len(wrong)} character(s) otherwise than this Python "
+                          f"({', '.join(wrong[:5])}); nothing was exported")  # fmt: skip
+
+
+def predictions_file(run_dir: Path, suffix: str) -> Path | None:
+    """The run's ``test.predictions<suffix>``, else its ``dev.`` one, else None: what an export is checked on."""
+    return next((run_dir / f"{split}.predictions{suffix}" for split in ("test", "dev")
+                 if (run_dir / f"{split}.predictions{suffix}").is_file()), None)  # fmt: skip
 
 
 def write_savedmodel(server: Any, output: Path, description: dict[str, Any]) -> dict[str, Any] | None:

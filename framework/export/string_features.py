@@ -31,8 +31,17 @@ def _code_points() -> range:
     return range(sys.maxunicode + 1)
 
 
-def _is_surrogate(code: int) -> bool:
-    return 0xD800 <= code <= 0xDFFF
+SURROGATES = (0xD800, 0xDFFF)  # no UTF-8 text holds one
+
+
+def is_surrogate(code: int) -> bool:
+    return SURROGATES[0] <= code <= SURROGATES[1]
+
+
+@functools.cache
+def planes_0_and_1() -> tuple[str, ...]:
+    """Every character of Unicode's planes 0 and 1 but NUL, the ones the export-time checks try."""
+    return tuple(chr(code) for code in range(1, 0x20000) if not is_surrogate(code))
 
 
 @functools.cache
@@ -44,7 +53,7 @@ def _char_sets() -> dict[str, tuple[int, ...]]:
     """
     sets: dict[str, list[int]] = {"digit": [], "lower": [], "upper": [], "title": []}
     for code in _code_points():
-        if _is_surrogate(code):
+        if is_surrogate(code):
             continue
         char = chr(code)
         if char.isdigit():
@@ -85,7 +94,7 @@ def lowercase_fixes() -> tuple[tuple[str, str], ...]:
     """(character, Python's lowercase of it) to write before ``tf.strings.lower`` runs: the locale-sensitive
     letters, and the characters TensorFlow's ICU lowercases otherwise than this Python (those newer than
     its Unicode). Read once, from both libraries."""
-    changed = [chr(code) for code in _code_points() if not _is_surrogate(code) and chr(code).lower() != chr(code)]
+    changed = [chr(code) for code in _code_points() if not is_surrogate(code) and chr(code).lower() != chr(code)]
     with tf.init_scope():  # eagerly, also when first called while a serving function is traced
         lowered = tf.strings.lower(tf.constant(changed), encoding="utf-8").numpy()
     differ = {char for char, low in zip(changed, lowered) if low.decode("utf-8") != char.lower()}
@@ -104,7 +113,7 @@ def sigma_context() -> tuple[tuple[int, ...], tuple[int, ...]]:
     starts: list[int] = []
     kinds: list[int] = []
     for code in _code_points():
-        char = "" if _is_surrogate(code) else chr(code)
+        char = "" if is_surrogate(code) else chr(code)
         if not char:
             kind = NEITHER
         elif f"A{SIGMA}{char}".lower()[1] == SMALL_SIGMA:
@@ -173,8 +182,8 @@ def lowercase_mismatches() -> list[str]:
     starts, kinds = sigma_context()
     deciding = {code for start, end, kind in zip(starts, starts[1:] + (sys.maxunicode + 1,), kinds)
                 if kind != NEITHER for code in range(start, min(end, 0x20000))}  # fmt: skip
-    pairs = [(char, text) for code in range(1, 0x20000) if not _is_surrogate(code) for char in [chr(code)]
-             for text in (char, *(sigma_contexts(char) if code in deciding else ()))]  # fmt: skip
+    pairs = [(char, text) for char in planes_0_and_1()
+             for text in (char, *(sigma_contexts(char) if ord(char) in deciding else ()))]  # fmt: skip
     lowered = lowercase(tf.constant([text for _, text in pairs])).numpy()
     wrong = {char for (char, text), low in zip(pairs, lowered) if low.decode("utf-8") != text.lower()}
     return [f"U+{ord(char):04X}" for char in sorted(wrong)]
@@ -185,7 +194,7 @@ def mismatches(vocabs) -> list[str]:
     computes otherwise than Python, for the features ``vocabs`` uses (beyond plane 1 none is a digit)."""
     wrong = set(lowercase_mismatches()) if vocabs.lowercase else set()
     if vocabs.casing:
-        chars = [chr(code) for code in range(1, 0x20000) if not _is_surrogate(code)]
+        chars = planes_0_and_1()
         classes = casing_ids(tf.constant([chars])).numpy()[0]
         wrong |= {f"U+{ord(c):04X}" for c, got in zip(chars, classes) if got != CASING.id(casing_class(c))}
     return sorted(wrong, key=lambda name: int(name[2:], 16))

@@ -17,9 +17,8 @@ from typing import Any
 import tensorflow as tf
 
 from framework.data.readers import read_columns
-from framework.errors import ConfigError
-from framework.export import export_dir, refuse_existing
-from framework.export.savedmodel import describe, hide_gpus, refuse_disagreement, write_savedmodel
+from framework.export.savedmodel import (describe, predictions_file, refuse_disagreement, refuse_mismatches,
+                                         start_export, write_savedmodel)  # fmt: skip
 from framework.export.string_features import casing_ids, char_ids, lookup_table, lowercase, mismatches
 from framework.export.tag_schemes import tag_strings
 from framework.run_loading import load_run
@@ -111,8 +110,7 @@ def check_against_predictions(serve, run_dir: Path, vocabs) -> dict[str, Any] | 
     """The exported tags of the words of the run's test (else dev) predictions file, counted against the
     tags training wrote there with the same model. None where there is no such file, or where the tagger
     reads feature columns, which that file does not hold."""
-    path = next((run_dir / f"{split}.predictions.conll" for split in ("test", "dev")
-                 if (run_dir / f"{split}.predictions.conll").is_file()), None)  # fmt: skip
+    path = predictions_file(run_dir, ".conll")
     if path is None or vocabs.features:
         return None
     sentences = read_columns(path, word_column=0, tag_column=2, separator=" ")
@@ -138,14 +136,9 @@ def manifest(run_dir: Path, vocabs) -> dict[str, Any]:
 
 def export_tagger(run_dir: Path, settings: Any) -> str:
     """recipes/export.py for a tagging run."""
-    output = export_dir(run_dir, settings)
-    refuse_existing(output)  # the recipe checked before the import; a caller in-process may not have
-    hide_gpus()
+    output = start_export(run_dir, settings)
     run = load_run(run_dir)
-    wrong = mismatches(run.vocabs)
-    if wrong:
-        raise ConfigError(f"export: this TensorFlow lowercases or classifies {len(wrong)} character(s) otherwise "
-                          f"than this Python ({', '.join(wrong[:5])}); nothing was exported")  # fmt: skip
+    refuse_mismatches(mismatches(run.vocabs), "lowercases or classifies")
     server = TaggerServer(run.model, run.vocabs)
     checked = write_savedmodel(server, output, manifest(run.run_dir, run.vocabs))
     if checked is None:

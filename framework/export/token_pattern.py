@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import tensorflow as tf
 
-from framework.export.string_features import char_class
+from framework.export.string_features import SURROGATES, char_class, is_surrogate
 
 try:  # Python's regex parser: re._parser since 3.11, sre_parse before
     from re import _constants as sre, _parser as sre_parse
@@ -38,7 +38,6 @@ except ImportError:  # pragma: no cover - Python 3.10
 LAST = sys.maxunicode
 FIRST_SYMBOL = 0xE000  # the private-use area: symbols are only ever matched by the translated pattern
 MAX_SYMBOLS = 0xF8FF - FIRST_SYMBOL + 1
-SURROGATES = (0xD800, 0xDFFF)
 MATCH_END = "\x00"  # ends every token in the matched symbol text, which holds no NUL
 
 Intervals = tuple[tuple[int, int], ...]  # sorted, disjoint, inclusive code-point ranges
@@ -94,7 +93,7 @@ def _union(ranges) -> Intervals:
 @functools.cache
 def _category(category: str) -> Intervals:
     """Code points that ``re`` matches with ``category`` (e.g. ``\\w``), read from this Python."""
-    text = "".join(chr(code) for code in range(LAST + 1) if not SURROGATES[0] <= code <= SURROGATES[1])
+    text = "".join(chr(code) for code in range(LAST + 1) if not is_surrogate(code))
     return _intervals(ord(char) for char in re.findall(category, text))
 
 
